@@ -134,7 +134,7 @@ export function validateSchedule(spec: ScheduleSpec): string[] {
   // Multiplier schedules.
   checkNum(rec, type, 'base_lr');
   const defaultLr = checkNum(rec, type, 'default_lr', { optional: true }) ?? s.base_lr;
-  checkNum(rec, type, 'num_warmup_steps', STEPS);
+  if (s.type !== 'constant') checkNum(rec, type, 'num_warmup_steps', STEPS);
   switch (s.type) {
     case 'constant':
     case 'constant_with_warmup':
