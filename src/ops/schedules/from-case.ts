@@ -62,10 +62,11 @@ function asCaseError(e: unknown, where: string): never {
  * @throws OnnxTrainError('BAD_CASE') naming the field (`where` = `schedule.<field>`)
  */
 export function scheduleFromCase(obj: unknown, lrs: CaseLrs = {}, where = 'schedule'): ScheduleSpec {
-  if (!isRecord(obj)) throw badCase(where, `expected an object with a "type", got ${pyRepr(obj)}`);
+  if (!isRecord(obj)) throw badCase(where, `expected an object with a "type", got ${pyRepr(obj)}`, 'see FORMAT.md, kind "schedule"');
   const type = obj.type;
   if (typeof type !== 'string') {
-    throw badCase(`${where}.type`, `expected a schedule type string, got ${pyRepr(type)}`);
+    throw badCase(`${where}.type`, `expected a schedule type string, got ${pyRepr(type)}`,
+      'use a transformers SchedulerType value or tf_warmup, tf_polynomial_decay, create_optimizer');
   }
   if (type === 'tf_polynomial_decay' || type === 'tf_warmup' || type === 'create_optimizer') {
     if (lrs.base_lr !== undefined) {
@@ -86,7 +87,8 @@ export function scheduleFromCase(obj: unknown, lrs: CaseLrs = {}, where = 'sched
       'set the case\'s base_lr (the lr is base_lr times the multiplier)');
   }
   if (lrs.default_lr !== undefined && (typeof lrs.default_lr !== 'number' || !Number.isFinite(lrs.default_lr))) {
-    throw badCase('default_lr', `expected a finite number, got ${pyRepr(lrs.default_lr)}`);
+    throw badCase('default_lr', `expected a finite number, got ${pyRepr(lrs.default_lr)}`,
+      'set default_lr to optimizer.defaults["lr"], or leave it out (defaults to base_lr)');
   }
   const lrArgs = { baseLr: lrs.base_lr, defaultLr: lrs.default_lr };
 
@@ -99,7 +101,10 @@ export function scheduleFromCase(obj: unknown, lrs: CaseLrs = {}, where = 'sched
       }
     }
     const gs = obj.get_scheduler;
-    if (!isRecord(gs)) throw badCase(gsWhere, `expected an object, got ${pyRepr(gs)}`);
+    if (!isRecord(gs)) {
+      throw badCase(gsWhere, `expected an object, got ${pyRepr(gs)}`,
+        'use {"num_warmup_steps", "num_training_steps", "scheduler_specific_kwargs"}');
+    }
     for (const k of Object.keys(gs)) {
       if (!['num_warmup_steps', 'num_training_steps', 'scheduler_specific_kwargs'].includes(k)) {
         throw badCase(`${gsWhere}.${k}`, 'unknown get_scheduler argument',
@@ -108,12 +113,13 @@ export function scheduleFromCase(obj: unknown, lrs: CaseLrs = {}, where = 'sched
     }
     const kw = gs.scheduler_specific_kwargs;
     if (kw !== undefined && kw !== null && !isRecord(kw)) {
-      throw badCase(`${gsWhere}.scheduler_specific_kwargs`, `expected an object, got ${pyRepr(kw)}`);
+      throw badCase(`${gsWhere}.scheduler_specific_kwargs`, `expected an object, got ${pyRepr(kw)}`,
+        'give the keyword arguments as an object, or null');
     }
     for (const k of ['num_warmup_steps', 'num_training_steps']) {
       const v = gs[k];
       if (v !== undefined && v !== null && typeof v !== 'number') {
-        throw badCase(`${gsWhere}.${k}`, `expected an integer or null, got ${pyRepr(v)}`);
+        throw badCase(`${gsWhere}.${k}`, `expected an integer or null, got ${pyRepr(v)}`, `set ${k} to a number of steps`);
       }
     }
     try {

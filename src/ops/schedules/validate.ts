@@ -84,7 +84,8 @@ const STEPS: NumRule = { integer: true, min: 0 };
  */
 export function validateSchedule(spec: ScheduleSpec): string[] {
   if (spec === null || typeof spec !== 'object') {
-    throw new OnnxTrainError('BAD_ARGUMENT', `a schedule must be an object, got ${pyRepr(spec)}`);
+    throw new OnnxTrainError('BAD_ARGUMENT', `a schedule must be an object, got ${pyRepr(spec)}`,
+      'pass a ScheduleSpec such as {"type": "linear", ...}');
   }
   const type = (spec as { type?: unknown }).type;
   if (typeof type !== 'string' || !Object.hasOwn(SCHEDULE_FIELDS, type)) {
@@ -106,7 +107,9 @@ export function validateSchedule(spec: ScheduleSpec): string[] {
       checkNum(rec, type, 'decay_steps', { integer: true });
       checkNum(rec, type, 'end_learning_rate');
       checkNum(rec, type, 'power');
-      if (typeof s.cycle !== 'boolean') throw bad(type, `cycle must be a boolean, got ${pyRepr(s.cycle)}`);
+      if (typeof s.cycle !== 'boolean') {
+        throw bad(type, `cycle must be a boolean, got ${pyRepr(s.cycle)}`, 'set cycle to true or false');
+      }
       return warnings;
     case 'tf_warmup': {
       checkNum(rec, type, 'initial_learning_rate');
@@ -192,10 +195,12 @@ export function validateSchedule(spec: ScheduleSpec): string[] {
         warnings.push('Both num_training_steps and num_stable_steps are specified. num_stable_steps will be used.');
       }
       if (!WSD_SHAPES.includes(s.warmup_type)) {
-        throw bad(type, `Unknown warmup type: ${s.warmup_type}, expected 'linear', 'cosine' or '1-sqrt'`);
+        throw bad(type, `Unknown warmup type: ${s.warmup_type}, expected 'linear', 'cosine' or '1-sqrt'`,
+          'set warmup_type to linear, cosine or 1-sqrt');
       }
       if (!WSD_SHAPES.includes(s.decay_type)) {
-        throw bad(type, `Unknown decay type: ${s.decay_type}, expected 'linear', 'cosine' or '1-sqrt'`);
+        throw bad(type, `Unknown decay type: ${s.decay_type}, expected 'linear', 'cosine' or '1-sqrt'`,
+          'set decay_type to linear, cosine or 1-sqrt');
       }
       checkNum(rec, type, 'min_lr_ratio');
       checkNum(rec, type, 'num_cycles');
