@@ -285,7 +285,6 @@ export function encodeOdtc(state: CheckpointState, options: EncodeOdtcOptions = 
   const tensor = (t: CheckpointTensor, ctx: string, allowEmpty: boolean, allowExternal: boolean): number => {
     const problem = tensorProblem(t, allowEmpty);
     if (problem !== undefined) bad(`${ctx} "${t.name}" ${problem}`);
-    for (const d of t.dims) if (!Number.isSafeInteger(d)) bad(`${ctx} "${t.name}" has invalid dims`);
     const name = b.createString(t.name);
     const dims = FbsTensor.createDims(b, t.dims);
     let raw = 0;

@@ -178,7 +178,7 @@ function fromMetadata(
   order: string[],
   tensors: Map<string, CheckpointTensor>,
   metadata: Record<string, string>,
-  fail: (what: string) => never,
+  fail: (what: string, fix?: string) => never,
 ): CheckpointState {
   const used = new Set<string>();
   const take = (name: unknown, what: string): CheckpointTensor => {
