@@ -69,7 +69,7 @@ export class TrainingSession {
   skippedUpdates = 0;
   private readonly userInputs: Set<string>;
 
-  private constructor(bundle: ArtifactsBundle, opts: TrainingRuntimeOptions, sessions: { train: EngineSession; evalSession?: EngineSession; optim: EngineSession; fused?: EngineSession }) {
+  protected constructor(bundle: ArtifactsBundle, opts: TrainingRuntimeOptions, sessions: { train: EngineSession; evalSession?: EngineSession; optim: EngineSession; fused?: EngineSession }) {
     this.manifest = bundle.manifest;
     this.state = stateFromCheckpoint(bundle.manifest, bundle.checkpoint);
     this.train = sessions.train;

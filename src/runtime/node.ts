@@ -1,0 +1,128 @@
+/**
+ * The Node entry of the runtime: load an augmented artifacts folder from disk, create a TrainingSession on an
+ * onnxruntime-node / onnxruntime-web engine, save checkpoints atomically and resume from them.
+ *
+ * Porting code written for the removed `ort.TrainingSession` means changing the import:
+ *
+ *   import { TrainingSession } from 'onnx-train/node';
+ *   const s = await TrainingSession.create({ checkpointState, trainModel, evalModel, optimizerModel },
+ *                                          { executionProviders: ['cpu'] });
+ *
+ * `trainModel` may point into an augmented folder (manifest.json next to it) or at an original ORT
+ * training_model.onnx, which is then lowered and augmented in memory on the fly.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OnnxTrainError } from '../errors.js';
+import { readCheckpoint, writeCheckpoint } from '../checkpoint/io.js';
+import type { CheckpointState } from '../checkpoint/types.js';
+import { parseManifest, type Manifest } from '../transforms/manifest.js';
+import type { ExecutionProvider, SessionOptions } from './engine.js';
+import { createEngine, isExecutionProvider } from './engines.js';
+import { TrainingSession as CoreSession, type ArtifactsBundle, type TrainingRuntimeOptions } from './training-session.js';
+
+export { CoreSession };
+
+/** Reads an augmented folder (manifest.json + models + checkpoint) into memory. */
+export async function loadArtifactsFolder(folder: string, checkpointPath?: string): Promise<ArtifactsBundle> {
+  const mfile = path.join(folder, 'manifest.json');
+  if (!fs.existsSync(mfile)) {
+    throw new OnnxTrainError('BAD_MODEL', 'no manifest.json: this is not an augmented artifacts folder', `run "onnx-train augment ${folder} -o <out>" first`, folder);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(mfile, 'utf8'));
+  } catch (e) {
+    throw new OnnxTrainError('BAD_MODEL', `manifest.json is not valid JSON: ${(e as Error).message}`, 're-run "onnx-train augment"', mfile);
+  }
+  const manifest = parseManifest(json, mfile);
+  const read = (f: string) => {
+    const p = path.join(folder, f);
+    if (!fs.existsSync(p)) throw new OnnxTrainError('IO', `missing file ${f} listed in manifest.json`, 're-run "onnx-train augment"', folder);
+    return new Uint8Array(fs.readFileSync(p));
+  };
+  const checkpoint = await readCheckpoint(checkpointPath ?? path.join(folder, manifest.files.checkpoint));
+  return {
+    manifest,
+    models: {
+      training: read(manifest.files.training),
+      eval: manifest.files.eval ? read(manifest.files.eval) : undefined,
+      optimizer: read(manifest.files.optimizer),
+      trainStep: manifest.files.trainStep ? read(manifest.files.trainStep) : undefined,
+    },
+    checkpoint,
+  };
+}
+
+/** ORT-style create options: paths or bytes. */
+export interface TrainingSessionCreateOptions {
+  checkpointState: string | Uint8Array;
+  trainModel: string | Uint8Array;
+  evalModel?: string | Uint8Array;
+  optimizerModel?: string | Uint8Array;
+}
+
+/** ORT-style session options (the subset that matters here) plus onnx-train's runtime options. */
+export interface NodeSessionOptions extends Omit<TrainingRuntimeOptions, 'engine' | 'session'> {
+  executionProviders?: readonly (ExecutionProvider | { name: ExecutionProvider })[];
+  intraOpNumThreads?: number;
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /** Disable spinning of idle intra-op threads (when sessions alternate on few cores). */
+  noSpinning?: boolean;
+}
+
+function pickEp(opts: NodeSessionOptions): ExecutionProvider {
+  const first = opts.executionProviders?.[0];
+  const name = typeof first === 'string' ? first : first?.name ?? 'cpu';
+  if (!isExecutionProvider(name)) {
+    throw new OnnxTrainError('BAD_ARGUMENT', `unknown execution provider "${name}"`, 'use one of cpu, cuda, wasm, webgpu');
+  }
+  return name;
+}
+
+/** A TrainingSession with the Node-only additions (files). */
+export class TrainingSession extends CoreSession {
+  /**
+   * ORT-compatible factory. Also accepts the path of an augmented folder as the first argument.
+   */
+  static async create(options: TrainingSessionCreateOptions | string, sessionOptions: NodeSessionOptions = {}): Promise<TrainingSession> {
+    const bundle = typeof options === 'string' ? await loadArtifactsFolder(options) : await bundleFromOptions(options);
+    return TrainingSession.fromBundleNode(bundle, sessionOptions);
+  }
+
+  /** From an in-memory bundle, picking the engine from `executionProviders`. */
+  static async fromBundleNode(bundle: ArtifactsBundle, so: NodeSessionOptions = {}): Promise<TrainingSession> {
+    const engine = await createEngine(pickEp(so));
+    const session: SessionOptions = { threads: so.intraOpNumThreads, logSeverity: so.logSeverityLevel, noSpinning: so.noSpinning };
+    const core = await CoreSession.fromBundle(bundle, { ...so, engine, session });
+    Object.setPrototypeOf(core, TrainingSession.prototype);
+    return core as TrainingSession;
+  }
+
+  /**
+   * Saves parameters, optimizer state, step, learning rate and properties. Atomic: a crash mid-save leaves the
+   * previous file intact. Format from the extension (.safetensors) or `format`; default ODTC v2.
+   */
+  async saveCheckpoint(file: string, opts: { format?: 'odtc' | 'safetensors'; includeOptimizerState?: boolean } = {}): Promise<void> {
+    const format = opts.format ?? (file.endsWith('.safetensors') ? 'safetensors' : 'odtc');
+    await writeCheckpoint(file, this.toCheckpoint(opts.includeOptimizerState !== false), { format });
+  }
+}
+
+async function bundleFromOptions(o: TrainingSessionCreateOptions): Promise<ArtifactsBundle> {
+  if (typeof o.trainModel === 'string') {
+    const dir = path.dirname(o.trainModel);
+    if (fs.existsSync(path.join(dir, 'manifest.json'))) {
+      return loadArtifactsFolder(dir, typeof o.checkpointState === 'string' ? o.checkpointState : undefined);
+    }
+  }
+  // Resolved at run time: the augment transform is the heavy part (lowering + optimizer graphs).
+  const augmentModule = '../transforms/augment.js';
+  const { augmentInMemory } = (await import(augmentModule)) as { augmentInMemory?: (i: unknown) => Promise<ArtifactsBundle> };
+  if (!augmentInMemory) throw new OnnxTrainError('BAD_ARGUMENT', 'original ORT artifacts need the augment transform, which is unavailable', 'run "onnx-train augment" first');
+  const bytes = (x: string | Uint8Array | undefined) => (x === undefined ? undefined : typeof x === 'string' ? new Uint8Array(fs.readFileSync(x)) : x);
+  const ckpt: CheckpointState = typeof o.checkpointState === 'string' ? await readCheckpoint(o.checkpointState) : (await import('../checkpoint/odtc.js')).decodeOdtc(o.checkpointState);
+  return augmentInMemory({ training: bytes(o.trainModel)!, eval: bytes(o.evalModel), optimizer: bytes(o.optimizerModel), checkpoint: ckpt });
+}
+
+export type { Manifest, ArtifactsBundle };
