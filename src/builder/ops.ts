@@ -138,6 +138,12 @@ export class Ops {
     if (this.b.opset >= 13) return this.b.node('Split', [x, this.ints(splits)], { attrs: { axis }, outputs: n, dtypes: Array(n).fill(dt) });
     return this.b.node('Split', [x], { attrs: { axis, split: splits as number[] }, outputs: n, dtypes: Array(n).fill(dt) });
   }
+  /** Split by a runtime `split` tensor into `count` outputs (opset ≥ 13, where `split` became an input). */
+  SplitBy(x: Value, axis: number, split: Value, count: number): Value[] {
+    if (this.b.opset < 13) throw new OnnxTrainError('BAD_ARGUMENT', `Split at opset ${this.b.opset} takes split sizes as an attribute; a runtime split tensor is not possible`, 'upgrade the model to opset 13 or pass constant sizes');
+    const dt = this.dt(x);
+    return this.b.node('Split', [x, split], { attrs: { axis }, outputs: count, dtypes: Array(count).fill(dt) });
+  }
   Slice(x: Value, starts: Ints, ends: Ints, axes?: Ints, steps?: Ints): Value {
     return this.b.node1('Slice', [x, this.ints(starts), this.ints(ends), axes === undefined ? undefined : this.ints(axes), steps === undefined ? undefined : this.ints(steps)], undefined, this.dt(x));
   }
@@ -154,6 +160,13 @@ export class Ops {
   ConstantOfShape(shape: Ints, value: number, dtype: number = DataType.FLOAT): Value {
     const data = dtype === DataType.INT64 ? [BigInt(value)] : [value];
     return this.b.node1('ConstantOfShape', [this.ints(shape)], { value: makeTensor('', dtype, [1], data as number[]) }, dtype);
+  }
+  /** Indices of the non-zero elements, int64 [rank, count], in row-major order. */
+  NonZero(x: Value): Value { return this.b.node1('NonZero', [x], undefined, DataType.INT64); }
+  /** Uniform samples in [low, high) shaped like `x` (element type `dtype`, default x's). */
+  RandomUniformLike(x: Value, o: { dtype?: number; low?: number; high?: number; seed?: number } = {}): Value {
+    const f = (v?: number) => (v === undefined ? undefined : new Float(v));
+    return this.b.node1('RandomUniformLike', [x], { dtype: o.dtype, low: f(o.low), high: f(o.high), seed: f(o.seed) }, o.dtype ?? this.dt(x));
   }
   OneHot(indices: Value, depth: Value, values: Value, axis = -1): Value { return this.b.node1('OneHot', [indices, depth, values], { axis }, this.dt(values)); }
   Pad(x: Value, pads: Ints, value?: ValueLike, mode?: 'constant' | 'reflect' | 'edge'): Value {
@@ -173,6 +186,11 @@ export class Ops {
     return this.b.node1(op, [x], { axes: axes === undefined ? undefined : this.staticAxes(axes, op), keepdims }, dt);
   }
   ReduceSum(x: Value, axes?: Axes, keepdims = 1): Value { return this.reduce('ReduceSum', x, axes, keepdims, 13); }
+  /** ReduceSum over runtime `axes`; with `noopWithEmptyAxes` = 1 empty axes mean "no reduction" (opset ≥ 13). */
+  ReduceSumAxes(x: Value, axes: Value, keepdims = 1, noopWithEmptyAxes = 0): Value {
+    if (this.b.opset < 13) throw new OnnxTrainError('BAD_ARGUMENT', `ReduceSum at opset ${this.b.opset} takes axes as an attribute; a runtime axes tensor is not possible`, 'upgrade the model to opset 13 or pass constant axes');
+    return this.b.node1('ReduceSum', [x, axes], { keepdims, noop_with_empty_axes: noopWithEmptyAxes || undefined }, this.dt(x));
+  }
   ReduceMean(x: Value, axes?: Axes, keepdims = 1): Value { return this.reduce('ReduceMean', x, axes, keepdims, 18); }
   ReduceMax(x: Value, axes?: Axes, keepdims = 1): Value { return this.reduce('ReduceMax', x, axes, keepdims, 18); }
   ReduceMin(x: Value, axes?: Axes, keepdims = 1): Value { return this.reduce('ReduceMin', x, axes, keepdims, 18); }
@@ -208,9 +226,11 @@ export class Ops {
   BatchNormalization(x: Value, scale: Value, bias: Value, mean: Value, variance: Value, epsilon?: number, momentum?: number): Value {
     return this.b.node1('BatchNormalization', [x, scale, bias, mean, variance], { epsilon: epsilon === undefined ? undefined : new Float(epsilon), momentum: momentum === undefined ? undefined : new Float(momentum) }, this.dt(x));
   }
-  LayerNormalization(x: Value, scale: Value, bias: Value | undefined, axis = -1, epsilon = 1e-5, outputs = 1): Value[] {
+  /** LayerNormalization-17; `stashType` (the Mean/InvStdDev element type and statistics precision) defaults to float. */
+  LayerNormalization(x: Value, scale: Value, bias: Value | undefined, axis = -1, epsilon = 1e-5, outputs = 1, stashType?: number): Value[] {
     const dt = this.dt(x);
-    return this.b.node('LayerNormalization', [x, scale, bias], { attrs: { axis, epsilon: new Float(epsilon) }, outputs, dtypes: [dt, DataType.FLOAT, DataType.FLOAT] });
+    const st = stashType ?? DataType.FLOAT;
+    return this.b.node('LayerNormalization', [x, scale, bias], { attrs: { axis, epsilon: new Float(epsilon), stash_type: stashType }, outputs, dtypes: [dt, st, st] });
   }
   Dropout(x: Value, ratio?: Value, trainingMode?: Value, seed?: number, outputs = 1): Value[] {
     return this.b.node('Dropout', [x, ratio, trainingMode], { attrs: { seed }, outputs, dtypes: [this.dt(x), DataType.BOOL] });

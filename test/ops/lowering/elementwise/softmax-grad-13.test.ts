@@ -1,0 +1,37 @@
+import test from 'ava';
+import { lowerSoftmaxGrad13 } from '../../../../src/ops/lowering/elementwise/softmax-grad-13.js';
+import { DataType } from '../../../../src/onnx/dtypes.js';
+import { softmax, softmaxAxes, softmaxGrad } from '../../../reference/elementwise.js';
+import { randn, rng } from '../../../helpers/rng.js';
+import { close, f32, f64, finiteDiff, lowerAndRun, nums, size, type Knowledge } from './harness.js';
+
+const cases: { name: string; dims: number[]; axis?: number; knowledge?: Knowledge }[] = [
+  { name: 'rank 2, default axis', dims: [3, 5] },
+  { name: 'rank 3, axis 1', dims: [2, 3, 4], axis: 1 },
+  { name: 'rank 3, axis -2', dims: [2, 3, 4], axis: -2 },
+  { name: 'rank 3, axis 0, no shapes known', dims: [3, 2, 2], axis: 0, knowledge: 'none' },
+  { name: 'rank 4, axis -1, element type unknown', dims: [2, 1, 2, 3], axis: -1, knowledge: 'untyped' },
+];
+
+for (const c of cases) {
+  test(`SoftmaxGrad_13 › ${c.name} › matches the reference and finite differences of Softmax`, async (t) => {
+    const r = rng(size(c.dims) + (c.axis ?? 9));
+    const x = randn(r, size(c.dims));
+    const dY = randn(r, size(c.dims));
+    const axes = softmaxAxes(c.dims.length, c.axis ?? -1, false);
+    const y = softmax(x, c.dims, axes);
+    for (const dtype of ['float32', 'float64'] as const) {
+      const mk = dtype === 'float32' ? f32 : f64;
+      const out = await lowerAndRun(t, lowerSoftmaxGrad13, {
+        opType: 'SoftmaxGrad_13', attrs: { axis: c.axis },
+        inputs: [{ name: 'dY', tensor: mk(dY, c.dims) }, { name: 'Y', tensor: mk(y, c.dims) }],
+        outputs: [['dX', dtype === 'float32' ? DataType.FLOAT : DataType.DOUBLE]], knowledge: c.knowledge,
+      });
+      close(t, nums(out.dX), softmaxGrad(dY, y, c.dims, axes), dtype === 'float32' ? {} : { rtol: 1e-12, atol: 1e-14 }, `${dtype} vs reference`);
+      if (dtype === 'float64') {
+        const fd = await finiteDiff({ dtype: 'float64', build: (b, xv) => b.op.Softmax(xv, c.axis ?? -1) }, x, c.dims, dY);
+        close(t, nums(out.dX), fd, { rtol: 1e-6, atol: 1e-8 }, 'vs finite differences');
+      }
+    }
+  });
+}
