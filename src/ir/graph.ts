@@ -201,7 +201,14 @@ export class Graph {
     } else {
       this.nodes.push(node);
     }
-    this.invalidate();
+    // Adding a node only adds names: keep the name set (rebuilding it per node made lowering O(n²)).
+    this.producers = undefined;
+    this.users = undefined;
+    if (this.usedNames) {
+      this.usedNames.add(node.name);
+      node.inputs.forEach((x) => this.usedNames!.add(x));
+      node.outputs.forEach((x) => this.usedNames!.add(x));
+    }
     return node;
   }
 

@@ -23,7 +23,9 @@ export function elementCount(dims: readonly number[]): number {
 function view<T>(ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }, raw: Uint8Array, n: number): T {
   // raw_data may be unaligned inside the file buffer: copy when needed.
   if (raw.byteOffset % ctor.BYTES_PER_ELEMENT === 0) return new ctor(raw.buffer as ArrayBuffer, raw.byteOffset, n);
-  const copy = raw.slice(0, n * ctor.BYTES_PER_ELEMENT);
+  // Uint8Array.from makes a real copy (Buffer#slice would return a view into the pooled buffer).
+  const copy = new Uint8Array(n * ctor.BYTES_PER_ELEMENT);
+  copy.set(raw.subarray(0, n * ctor.BYTES_PER_ELEMENT));
   return new ctor(copy.buffer, 0, n);
 }
 

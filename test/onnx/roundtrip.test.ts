@@ -110,3 +110,13 @@ test('external data › truncated side file › clear error naming the tensor', 
   const err = t.throws(() => readModel(path.join(dir, 'm.onnx')));
   t.regex(err!.message, /tensor "w"/);
 });
+
+test('tensor › unaligned raw_data inside a pooled Buffer › values are read from the right bytes', async (t) => {
+  const { tensorToArray } = await import('../../src/onnx/tensor.js');
+  const big = Buffer.alloc(64, 0xee);
+  const payload = new BigInt64Array([1n, -2n]);
+  big.set(new Uint8Array(payload.buffer), 3); // offset 3: unaligned for int64
+  const raw = big.subarray(3, 19);
+  const arr = tensorToArray({ name: 'x', data_type: 7, dims: [2], raw_data: raw });
+  t.deepEqual(Array.from(arr as BigInt64Array), [1n, -2n]);
+});
