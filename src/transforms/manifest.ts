@@ -50,8 +50,14 @@ export interface OptimizerManifest {
   readonly maxGradNorm: number | null;
   /** Base learning rate (what a host-side schedule multiplies). */
   readonly lr: number;
-  /** int64 [1] step input name (the number of updates already applied; see optimizer docs). */
+  /**
+   * int64 [1] step input name. With `stepConvention` 'count' (every optimizer but the ONNX preview-training ones)
+   * feed the 1-based count of the update being performed = updates already applied + 1 (ORT's Optimizer::Step
+   * feeds its stored step + 1 likewise); in-graph schedules use `step − 1`. See src/ops/optim/build.ts.
+   */
   readonly stepInput: string;
+  /** 'count' (1-based update count, see stepInput) or 'onnx_T' (the ONNX op's T, fed verbatim). Absent = 'count'. */
+  readonly stepConvention?: 'count' | 'onnx_T';
   /** float32 [1] learning-rate input name, when the schedule is not in-graph. */
   readonly lrInput: string | null;
   /** Per trainable parameter: param in/out and gradient input names in optimizer_model.onnx. */
