@@ -1,7 +1,7 @@
 /**
  * Every schedule as ONNX nodes: `emitSchedule(b, spec, step)` writes the subgraph that maps the 0-based update
  * index (int64) to the float32 learning rate, using only default-domain ops of opset 13+ (Reshape, Cast, Less,
- * Greater, Equal, Where, Add, Sub, Mul, Div, Mod, Min, Max, Floor, Ceil, Pow, Sqrt, Sin, Cos).
+ * Greater, Equal, Where, Add, Sub, Mul, Div, Mod, Min, Max, Floor, Ceil, Pow, Sqrt; sin/cos as polynomials).
  *
  * Float32 design (the reference is {@link valueAt}):
  * - **TF / Keras schedules** repeat Keras's float32 op sequence exactly (`Cast(iterations)`, `Min(step, d)`,
@@ -128,13 +128,37 @@ function fracTimes(b: GraphBuilder, n: Int, c: number, d: number): { num: Value;
   return { num: b.op.Cast(m, DataType.FLOAT), den: M };
 }
 
+
+/**
+ * sin and cos on [0, π/2] as Taylor polynomials in x² (Horner form, Mul/Add only). ONNX's Sin/Cos are exact to
+ * a few ulps on onnxruntime's CPU EP but not on every EP (WebGPU's WGSL sin/cos are ~1e-4 relative on SwiftShader),
+ * and a schedule must give the same lr on every EP. Truncation error: < 1e-9 for sin (degree 15) and < 2e-10 for
+ * cos (degree 16) on [0, π/2], far below float32 resolution. Arguments are clamped to [0, π/2], so a branch that
+ * Where later discards never overflows.
+ */
+function polyTrig(b: GraphBuilder, x: Value, kind: 'sin' | 'cos'): Value {
+  const xc = b.op.Min(b.op.Max(x, b.f32(0)), b.f32(Math.PI / 2));
+  const x2 = b.op.Mul(xc, xc);
+  // Coefficients of x^(2k) (cos) or x^(2k+1)/x (sin), highest order first.
+  const coef: number[] = [];
+  for (let k = 8; k >= 0; k--) {
+    const n = kind === 'cos' ? 2 * k : 2 * k + 1;
+    let f = 1;
+    for (let i = 2; i <= n; i++) f *= i;
+    coef.push((k % 2 ? -1 : 1) / f);
+  }
+  let acc: Value = b.f32(coef[0]);
+  for (const c of coef.slice(1)) acc = b.op.Add(b.op.Mul(acc, x2), b.f32(c));
+  return kind === 'sin' ? b.op.Mul(acc, xc) : acc;
+}
+
 /**
  * `½(1 + cos(2π·c·n/d)) = cos²(π·u)`, `u = (c·n/d) mod 1` folded into [0, ½] (cos² is symmetric about ½).
  */
 function halfCosine(b: GraphBuilder, n: Int, c: number, d: number): Value {
   const { num, den } = fracTimes(b, n, c, d);
   const folded = b.op.Min(num, b.op.Sub(b.f32(den), num));
-  const cos = b.op.Cos(b.op.Mul(folded, b.f32(Math.PI / den)));
+  const cos = polyTrig(b, b.op.Mul(folded, b.f32(Math.PI / den)), 'cos');
   return b.op.Mul(cos, cos);
 }
 
@@ -176,7 +200,7 @@ function emitScaledLambda(b: GraphBuilder, spec: MultiplierScheduleSpec, s: Int,
       const n = s.add(-W);
       // ½(1 + cos(π·u)) = cos²(π·u/2), u = (c·p) mod 1 ∈ [0, 1)
       const { num, den } = fracTimes(b, n, c, D);
-      const cos = b.op.Cos(b.op.Mul(num, b.f32(Math.PI / (2 * den))));
+      const cos = polyTrig(b, b.op.Mul(num, b.f32(Math.PI / (2 * den))), 'cos');
       const wave = b.op.Mul(b.op.Mul(cos, cos), b.f32(k));
       // p ≥ 1 ⟺ s − W ≥ D (exact in int64)
       const post = b.op.Where(n.lt(D), wave, b.f32(0));
@@ -232,7 +256,7 @@ function wsdWarmup(b: GraphBuilder, shape: WsdShape, s: Int, Wd: number): Value 
   const x = ratio(b, s, Wd);
   if (shape === 'linear') return x;
   if (shape === 'cosine') {
-    const sin = b.op.Sin(b.op.Mul(s.f(), b.f32(Math.PI / (2 * Wd))));
+    const sin = polyTrig(b, b.op.Mul(s.f(), b.f32(Math.PI / (2 * Wd))), 'sin');
     return b.op.Mul(sin, sin);
   }
   const oneMinusX = ratio(b, s.rsub(Wd), Wd);
