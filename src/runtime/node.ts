@@ -17,6 +17,11 @@ import { OnnxTrainError } from '../errors.js';
 import { readCheckpoint, writeCheckpoint } from '../checkpoint/io.js';
 import type { CheckpointState } from '../checkpoint/types.js';
 import { parseManifest, type Manifest } from '../transforms/manifest.js';
+import { buildAugmented, type AugmentOptions } from '../transforms/augment.js';
+import type { OrtArtifacts } from '../transforms/artifacts.js';
+import { decodeOdtc } from '../checkpoint/odtc.js';
+import { Model } from '../ir/graph.js';
+import { decodeModel, encodeModel } from '../onnx/io.js';
 import type { ExecutionProvider, SessionOptions } from './engine.js';
 import { createEngine, isExecutionProvider } from './engines.js';
 import { TrainingSession as CoreSession, type ArtifactsBundle, type TrainingRuntimeOptions } from './training-session.js';
@@ -116,13 +121,32 @@ async function bundleFromOptions(o: TrainingSessionCreateOptions): Promise<Artif
       return loadArtifactsFolder(dir, typeof o.checkpointState === 'string' ? o.checkpointState : undefined);
     }
   }
-  // Resolved at run time: the augment transform is the heavy part (lowering + optimizer graphs).
-  const augmentModule = '../transforms/augment.js';
-  const { augmentInMemory } = (await import(augmentModule)) as { augmentInMemory?: (i: unknown) => Promise<ArtifactsBundle> };
-  if (!augmentInMemory) throw new OnnxTrainError('BAD_ARGUMENT', 'original ORT artifacts need the augment transform, which is unavailable', 'run "onnx-train augment" first');
   const bytes = (x: string | Uint8Array | undefined) => (x === undefined ? undefined : typeof x === 'string' ? new Uint8Array(fs.readFileSync(x)) : x);
-  const ckpt: CheckpointState = typeof o.checkpointState === 'string' ? await readCheckpoint(o.checkpointState) : (await import('../checkpoint/odtc.js')).decodeOdtc(o.checkpointState);
+  const ckpt: CheckpointState = typeof o.checkpointState === 'string' ? await readCheckpoint(o.checkpointState) : decodeOdtc(o.checkpointState);
   return augmentInMemory({ training: bytes(o.trainModel)!, eval: bytes(o.evalModel), optimizer: bytes(o.optimizerModel), checkpoint: ckpt });
+}
+
+/**
+ * Original ORT artifacts (bytes) -> an augmented bundle, in memory: lowering, the standard-op replacement of the
+ * optimizer with the original node's attributes, the fused step and the checkpoint, exactly as `augment` writes them.
+ */
+export async function augmentInMemory(a: { training: Uint8Array; eval?: Uint8Array; optimizer?: Uint8Array; checkpoint: CheckpointState }, opts: Omit<AugmentOptions, 'out'> = {}): Promise<ArtifactsBundle> {
+  const model = (b: Uint8Array, name: string) => Model.fromProto(decodeModel(b, name));
+  const ort: OrtArtifacts = {
+    kind: 'ort',
+    folder: '<memory>',
+    paths: { training: 'training_model.onnx', eval: a.eval && 'eval_model.onnx', optimizer: a.optimizer && 'optimizer_model.onnx', checkpoint: 'checkpoint' },
+    training: model(a.training, 'training_model.onnx'),
+    eval: a.eval && model(a.eval, 'eval_model.onnx'),
+    optimizer: a.optimizer && model(a.optimizer, 'optimizer_model.onnx'),
+  };
+  const set = await buildAugmented(ort, opts, { readCheckpoint: async () => a.checkpoint });
+  const enc = (m: Model) => encodeModel(m.toProto());
+  return {
+    manifest: set.manifest,
+    models: { training: enc(set.training), eval: enc(set.eval), optimizer: enc(set.optimizer), trainStep: set.trainStep ? enc(set.trainStep) : undefined },
+    checkpoint: set.checkpoint as CheckpointState,
+  };
 }
 
 export type { Manifest, ArtifactsBundle };
