@@ -50,7 +50,7 @@ test('TrainingSession › contiguous parameters and gradients › round trip exa
   t.is(p.data.length, 397510);
   const changed = (p.data as Float32Array).map((x) => x * 0.5);
   await s.loadParametersBuffer(new Uint8Array(changed.buffer), true);
-  t.deepEqual(Array.from((await s.getContiguousParameters(true)).data.slice(0, 5)), Array.from(changed.slice(0, 5)));
+  t.deepEqual(Array.from((await s.getContiguousParameters(true)).data.slice(0, 5) as Float32Array), Array.from(changed.slice(0, 5)));
   const err = await t.throwsAsync(s.loadParametersBuffer(new Uint8Array(12), true));
   t.regex(err!.message, /need 1590040/);
   await s.runTrainStep(feedsOf(batchFor(SETS[0], s.manifest.inputs, 1)));
@@ -58,7 +58,7 @@ test('TrainingSession › contiguous parameters and gradients › round trip exa
   t.true((g.data as Float32Array).some((x) => x !== 0));
   await s.setContiguousGradients(new Float32Array(g.data.length));
   await s.runOptimizerStep(); // zero gradients with zero moments: AdamW leaves params unchanged (wd 0)
-  t.deepEqual(Array.from((await s.getContiguousParameters(true)).data.slice(0, 5)), Array.from(changed.slice(0, 5)));
+  t.deepEqual(Array.from((await s.getContiguousParameters(true)).data.slice(0, 5) as Float32Array), Array.from(changed.slice(0, 5)));
   await s.release();
 });
 
