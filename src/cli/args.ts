@@ -59,10 +59,12 @@ export function parseArgs<S extends FlagSpecs>(argv: readonly string[], flags: S
       positionals.push(arg);
       continue;
     }
-    if (!arg.startsWith('--')) throw bad(`unknown option "${arg}"`);
-    const eq = arg.indexOf('=');
-    let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    let inline: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    // `-o <path>` is the conventional short form of `--out` (augment, lower, export).
+    const long = arg === '-o' && flags.out ? '--out' : arg;
+    if (!long.startsWith('--')) throw bad(`unknown option "${arg}"`);
+    const eq = long.indexOf('=');
+    let name = eq >= 0 ? long.slice(2, eq) : long.slice(2);
+    let inline: string | undefined = eq >= 0 ? long.slice(eq + 1) : undefined;
     let spec = flags[name];
     if (!spec && name.startsWith('no-') && flags[name.slice(3)]?.type === 'boolean' && inline === undefined) {
       name = name.slice(3);

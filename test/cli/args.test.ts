@@ -67,3 +67,10 @@ test('args › suggest › near misses only', (t) => {
   t.is(suggest('jsn', ['json', 'ep']), ' (did you mean "--json"?)');
   t.is(suggest('zzzzzz', ['json', 'ep']), '');
 });
+
+test('args › -o › is the short form of --out where the command has --out', (t) => {
+  const flags = { out: { type: 'string' as const, description: 'output' } };
+  const r = parseArgs(['in.onnx', '-o', 'x.onnx'], flags as never, { min: 1, usage: '<in>' }, 'lower');
+  t.is((r.flags as Record<string, unknown>).out, 'x.onnx');
+  t.throws(() => parseArgs(['-o', 'x'], {} as never, { min: 0, usage: '' }, 'inspect'), { message: /unknown option "-o"/ });
+});
