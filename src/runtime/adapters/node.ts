@@ -61,6 +61,10 @@ export class NodeEngine implements Engine {
     const so: ort.InferenceSession.SessionOptions = {
       executionProviders: [this.ep],
       graphOptimizationLevel: 'all',
+      // ORT's memory-pattern planner allocates and frees one block for all intermediates on every run; in
+      // sandboxed kernels (gVisor-like, where page faults are expensive) that made a 0.2 ms run take 15-25 ms.
+      // Without it, intermediates come from the arena and are reused across runs. Measured in tools/bench.
+      enableMemPattern: process.env.ONNX_TRAIN_MEM_PATTERN === '1',
       logSeverityLevel: opts.logSeverity ?? 3,
     };
     if (this.ep === 'webgpu') so.preferredOutputLocation = 'cpu';
