@@ -1,0 +1,305 @@
+/**
+ * webgpuCompatPass: Model -> Model, so that every node of an augmented set runs on onnxruntime-web's WebGPU EP
+ * (1.30, the native C++ EP of `onnxruntime-web/webgpu`) instead of falling back to the CPU EP. Measured with ORT's
+ * own placement log (session_state.cc "Node placements"); what the EP lacks, and what each rule does about it:
+ *
+ * | the EP lacks                                   | rule                | rewrite                                               |
+ * | ---------------------------------------------- | ------------------- | ----------------------------------------------------- |
+ * | `LogSoftmax` (the body of SoftmaxCrossEntropyLoss) | `decomposeSce`   | max-shifted log-softmax from ReduceMax/Sub/Exp/ReduceSum/Log, then GatherElements/Neg/Reduce |
+ * | 64-bit integers (`enableInt64` is off and the JS API cannot set it) | `narrowInt64Inputs` | int64 graph inputs become int32 (indices: labels) or float32 (counters: the optimizer step) |
+ * | `Size` (an int64 shape op)                     | `sizeAsCount`       | `Cast(Size(x), T)` -> `ReduceSum(Cast(Equal(x, x), T))` for integer x |
+ * | float64 kernels (and onnxruntime-web's wasm CPU EP has no float64 `Pow`) | `demoteFloat64` | every double value becomes float32 |
+ *
+ * The interface of the set does not change: the host keeps feeding int64 labels and an int64 step as the
+ * manifest says; the engine adapter (src/runtime/adapters/web-gpu-state.ts) narrows a feed to the element type the
+ * graph declares (range-checked: labels must fit int32, the step must be below 2^24 to stay exact in float32).
+ *
+ * Numerics: the loss and its gradient are the same formulas (max-shifted log-softmax is how ORT computes it); the
+ * optimizer's bias corrections `1 − β^t` are evaluated in float32 instead of float64 (ORT's AdamW kernel and Keras
+ * use float32 too) — a relative difference below 1e-4 in the first steps, none visible in training.
+ *
+ * This is a build step of the web demo (tools/web/prepare.ts). It belongs in src/transforms as an augment target
+ * (`augment --target webgpu`) once the lead moves it there; it only uses the ir and builder layers.
+ */
+import { GraphBuilder } from '../../src/builder/index.js';
+import { OnnxTrainError } from '../../src/errors.js';
+import { Graph, Model, Node } from '../../src/ir/graph.js';
+import { assertValid } from '../../src/ir/validate.js';
+import { DataType } from '../../src/onnx/dtypes.js';
+import { makeTensor, tensorToArray } from '../../src/onnx/tensor.js';
+import type { TensorProto } from '../../src/onnx/types.js';
+import { cloneIrModel } from '../../src/transforms/fuse.js';
+
+/** One rewrite: `check` returns why it does not apply (undefined = applies), `apply` edits the graph. */
+interface CompatRule<T> {
+  readonly name: string;
+  /** The sites this rule looks at. */
+  find(g: Graph): T[];
+  check(g: Graph, site: T): string | undefined;
+  apply(b: GraphBuilder, site: T): void;
+}
+
+export interface CompatReport {
+  /** Rewrites applied, by rule: node or value names. */
+  readonly applied: Readonly<Record<string, readonly string[]>>;
+  /** Graph inputs whose element type changed: name -> [from, to] (ONNX data types). */
+  readonly narrowedInputs: Readonly<Record<string, readonly [number, number]>>;
+}
+
+export interface CompatResult {
+  readonly model: Model;
+  readonly report: CompatReport;
+}
+
+const INTEGER_TYPES = new Set<number>([DataType.INT32, DataType.INT64, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16, DataType.UINT32, DataType.UINT64]);
+
+const elemType = (g: Graph, name: string): number | undefined => {
+  const vi = g.inputs.find((i) => i.name === name) ?? g.valueInfo.get(name) ?? g.outputs.find((o) => o.name === name);
+  return vi?.type?.tensor_type?.elem_type ?? g.initializers.get(name)?.data_type ?? constantOf(g, name)?.data_type;
+};
+
+/** The tensor of a Constant node output or an initializer (not a graph input). */
+function constantOf(g: Graph, name: string): TensorProto | undefined {
+  const init = g.initializers.get(name);
+  if (init && !g.isGraphInput(name)) return init;
+  const p = g.producer(name);
+  if (p && p.opType === 'Constant' && p.domain === '') return p.attrTensor('value');
+  return undefined;
+}
+
+/**
+ * tensorToArray on a private copy: under Node, protobufjs hands out raw_data as Buffer views into a shared pool,
+ * and tensorToArray's unaligned-copy path uses Buffer#slice, which does not copy (reported to the lead).
+ */
+function readTensor(t: TensorProto): ReturnType<typeof tensorToArray> {
+  return tensorToArray(t.raw_data && t.raw_data.length ? { ...t, raw_data: new Uint8Array(t.raw_data) } : t);
+}
+
+// ------------------------------------------------------------------------------------------------ decomposeSce
+
+/**
+ * ONNX SoftmaxCrossEntropyLoss(scores [N, C], labels [N]) without weights or ignore_index, any reduction:
+ *   log_prob = (x − max(x)) − log Σ exp(x − max(x))          (axis 1)
+ *   loss_i   = −log_prob[i, label_i]                          (GatherElements on axis 1)
+ *   loss     = mean / sum / none over i
+ * The optional second output (log_prob, what SoftmaxCrossEntropyLossGrad consumes) keeps its name.
+ */
+const decomposeSce: CompatRule<Node> = {
+  name: 'decomposeSce',
+  find: (g) => g.nodes.filter((n) => n.opType === 'SoftmaxCrossEntropyLoss' && n.domain === ''),
+  check(g, n) {
+    if (n.input(2)) return 'it has class weights';
+    if (n.attr('ignore_index')) return 'it has an ignore_index';
+    const r = n.attrString('reduction', 'mean');
+    if (!['mean', 'sum', 'none'].includes(r!)) return `reduction "${r}"`;
+    const shape = g.inputs.find((i) => i.name === n.inputs[0])?.type?.tensor_type?.shape?.dim ?? g.valueInfo.get(n.inputs[0])?.type?.tensor_type?.shape?.dim;
+    if (shape && shape.length !== 2) return `scores have rank ${shape.length} (only [N, C] is rewritten)`;
+    return undefined;
+  },
+  apply(b, n) {
+    const x = b.value(n.inputs[0]);
+    const labels = b.value(n.inputs[1]);
+    const m = b.op.ReduceMax(x, [1], 1);
+    const z = b.op.Sub(x, m);
+    const s = b.op.ReduceSum(b.op.Exp(z), [1], 1);
+    const logp = b.op.Sub(z, b.op.Log(s));
+    const picked = b.op.GatherElements(logp, b.op.Unsqueeze(labels, [1]), 1);
+    const nll = b.op.Neg(picked);
+    const r = n.attrString('reduction', 'mean');
+    const loss = r === 'mean' ? b.op.ReduceMean(nll, undefined, 0) : r === 'sum' ? b.op.ReduceSum(nll, undefined, 0) : b.op.Squeeze(nll, [1]);
+    const g = b.graph;
+    g.removeNode(n);
+    rename(g, loss.name, n.outputs[0]);
+    if (n.outputs[1]) rename(g, logp.name, n.outputs[1]);
+  },
+};
+
+/** Makes the producer of `from` produce `to` instead (`to` is the name the rest of the graph uses). */
+function rename(g: Graph, from: string, to: string): void {
+  const p = g.producer(from);
+  if (!p) throw new Error(`bug: no producer of ${from}`);
+  p.outputs = p.outputs.map((o) => (o === from ? to : o));
+  for (const u of g.nodes) u.inputs = u.inputs.map((i) => (i === from ? to : i));
+  g.invalidate();
+}
+
+// ------------------------------------------------------------------------------------------------ narrowInt64Inputs
+
+interface NarrowSite {
+  readonly input: string;
+  /** int32 for indices, float32 for a counter that is only cast to a float type. */
+  readonly to: number;
+}
+
+/** Ops whose output has the element type of their first input (the narrowed type flows through them). */
+const PASS_THROUGH = new Set(['Unsqueeze', 'Squeeze', 'Reshape', 'Identity', 'Flatten']);
+/** Ops that take integer indices of either width. */
+const INDEX_CONSUMERS = new Set(['GatherElements', 'Gather', 'Size', 'Shape']);
+/** Elementwise ops whose other operands must follow the narrowed type (constants are converted). */
+const SAME_TYPE_OPERANDS = new Set(['Equal', 'Less', 'Greater', 'Where', 'Add', 'Sub', 'Mul']);
+
+/** Every value reached from `start` through PASS_THROUGH ops, and the other uses found on the way. */
+function flow(g: Graph, start: string): { values: string[]; uses: { node: Node; index: number }[] } {
+  const values = [start];
+  const uses: { node: Node; index: number }[] = [];
+  for (let k = 0; k < values.length; k++) {
+    for (const u of g.uses(values[k])) {
+      if (PASS_THROUGH.has(u.node.opType) && u.index === 0) values.push(u.node.outputs[0]);
+      else uses.push(u);
+    }
+  }
+  return { values, uses };
+}
+
+const narrowInt64Inputs: CompatRule<NarrowSite> = {
+  name: 'narrowInt64Inputs',
+  find(g) {
+    const sites: NarrowSite[] = [];
+    for (const i of g.inputs) {
+      if (i.type?.tensor_type?.elem_type !== DataType.INT64 || g.initializers.has(i.name ?? '')) continue;
+      const { uses } = flow(g, i.name ?? '');
+      const castsOnly = uses.length > 0 && uses.every((u) => u.node.opType === 'Cast' && [DataType.FLOAT, DataType.DOUBLE].includes(u.node.attrInt('to') as 1 | 11));
+      sites.push({ input: i.name ?? '', to: castsOnly ? DataType.FLOAT : DataType.INT32 });
+    }
+    return sites;
+  },
+  check(g, s) {
+    const { uses } = flow(g, s.input);
+    if (s.to === DataType.FLOAT) return undefined;
+    for (const u of uses) {
+      const op = u.node.opType;
+      if (INDEX_CONSUMERS.has(op) && (op !== 'Gather' && op !== 'GatherElements' ? true : u.index === 1)) continue;
+      if (SAME_TYPE_OPERANDS.has(op)) {
+        const others = u.node.inputs.filter((x, k) => k !== u.index && !(op === 'Where' && k === 0));
+        const bad = others.find((x) => !constantOf(g, x) && !flow(g, s.input).values.includes(x));
+        if (bad) return `"${s.input}" meets the runtime value "${bad}" in ${op} "${u.node.name}"`;
+        if (u.node.outputs.some((o) => elemType(g, o) === DataType.INT64 || g.isGraphOutput(o))) {
+          if (op !== 'Equal' && op !== 'Less' && op !== 'Greater') return `${op} "${u.node.name}" would produce an int64 value from "${s.input}"`;
+        }
+        continue;
+      }
+      return `"${s.input}" is used by ${op} "${u.node.name}", which this rule does not know to accept int32`;
+    }
+    return undefined;
+  },
+  apply(b, s) {
+    const g = b.graph;
+    const vi = g.inputs.find((i) => i.name === s.input)!;
+    vi.type!.tensor_type!.elem_type = s.to;
+    const { values, uses } = flow(g, s.input);
+    for (const v of values) {
+      const info = g.valueInfo.get(v);
+      if (info?.type?.tensor_type) info.type.tensor_type.elem_type = s.to;
+    }
+    if (s.to === DataType.FLOAT) return; // the Casts to float/double now start from float32
+    for (const u of uses) {
+      if (!SAME_TYPE_OPERANDS.has(u.node.opType)) continue;
+      u.node.inputs = u.node.inputs.map((x, k) => {
+        if (k === u.index || values.includes(x) || (u.node.opType === 'Where' && k === 0)) return x;
+        const t = constantOf(g, x)!;
+        if (t.data_type !== DataType.INT64) return x;
+        const data = Array.from(readTensor(t) as BigInt64Array, (v) => {
+          if (v > 2147483647n || v < -2147483648n) throw new OnnxTrainError('BAD_MODEL', `constant "${x}" holds ${v}, outside int32`, 'this model cannot be narrowed for WebGPU');
+          return Number(v);
+        });
+        const name = g.uniqueName(`${x}_int32`);
+        g.initializers.set(name, makeTensor(name, DataType.INT32, t.dims?.map(Number) ?? [], Int32Array.from(data)));
+        return name;
+      });
+    }
+    g.invalidate();
+  },
+};
+
+// ------------------------------------------------------------------------------------------------ sizeAsCount
+
+/** `Cast(Size(x), to=T)` for an integer x: the element count as T, computed on the device. */
+const sizeAsCount: CompatRule<Node> = {
+  name: 'sizeAsCount',
+  find: (g) => g.nodes.filter((n) => n.opType === 'Size' && n.domain === ''),
+  check(g, n) {
+    const t = elemType(g, n.inputs[0]);
+    if (t === undefined || !INTEGER_TYPES.has(t)) return `the input of Size "${n.name}" is not an integer tensor of known type (Equal(x, x) counts only there)`;
+    const uses = g.uses(n.outputs[0]);
+    if (g.isGraphOutput(n.outputs[0]) || uses.length === 0 || !uses.every((u) => u.node.opType === 'Cast')) return `Size "${n.name}" is used other than through Cast`;
+    return undefined;
+  },
+  apply(b, n) {
+    const g = b.graph;
+    const x = b.value(n.inputs[0]);
+    for (const u of [...g.uses(n.outputs[0])]) {
+      const to = u.node.attrInt('to')!;
+      const count = b.op.ReduceSum(b.op.Cast(b.op.Equal(x, x), to), undefined, 0);
+      g.removeNode(u.node);
+      rename(g, count.name, u.node.outputs[0]);
+    }
+    g.removeNode(n);
+  },
+};
+
+// ------------------------------------------------------------------------------------------------ demoteFloat64
+
+const demoteFloat64: CompatRule<Graph> = {
+  name: 'demoteFloat64',
+  find: (g) => (g.nodes.some((n) => (n.opType === 'Cast' && n.attrInt('to') === DataType.DOUBLE) || (n.opType === 'Constant' && n.attrTensor('value')?.data_type === DataType.DOUBLE))
+    || [...g.initializers.values()].some((t) => t.data_type === DataType.DOUBLE) ? [g] : []),
+  check(g) {
+    const io = [...g.inputs, ...g.outputs].find((v) => v.type?.tensor_type?.elem_type === DataType.DOUBLE);
+    return io ? `graph input/output "${io.name}" is float64` : undefined;
+  },
+  apply(b) {
+    const g = b.graph;
+    const toFloat = (t: TensorProto, name: string): TensorProto => makeTensor(name, DataType.FLOAT, t.dims?.map(Number) ?? [], Float32Array.from(readTensor(t) as Float64Array));
+    for (const n of g.nodes) {
+      if (n.opType === 'Cast' && n.attrInt('to') === DataType.DOUBLE) {
+        n.attributes = n.attributes.map((a) => (a.name === 'to' ? { ...a, i: DataType.FLOAT } : a));
+      } else if (n.opType === 'Constant') {
+        const t = n.attrTensor('value');
+        if (t?.data_type === DataType.DOUBLE) n.attributes = n.attributes.map((a) => (a.name === 'value' ? { ...a, t: toFloat(t, t.name ?? '') } : a));
+      }
+    }
+    for (const [k, t] of g.initializers) if (t.data_type === DataType.DOUBLE) g.initializers.set(k, toFloat(t, k));
+    for (const vi of g.valueInfo.values()) if (vi.type?.tensor_type?.elem_type === DataType.DOUBLE) vi.type.tensor_type.elem_type = DataType.FLOAT;
+    g.invalidate();
+  },
+};
+
+// ------------------------------------------------------------------------------------------------ the pass
+
+/** In application order: the loss first (it brings its own Unsqueeze of the labels), int64 last but one. */
+const RULES: readonly CompatRule<never>[] = [decomposeSce, narrowInt64Inputs, sizeAsCount, demoteFloat64] as unknown as CompatRule<never>[];
+
+/**
+ * Rewrites a copy of `model` (see the module doc). Every site of every rule must be rewritable: the first site a
+ * rule refuses is an error naming the node and the reason, so a model the pass cannot make WebGPU-only is never
+ * half converted.
+ */
+export function webgpuCompatPass(model: Model, where = 'model'): CompatResult {
+  const out = cloneIrModel(model);
+  const g = out.graph;
+  const applied: Record<string, string[]> = {};
+  const narrowedInputs: Record<string, [number, number]> = {};
+  for (const rule of RULES) {
+    const sites = rule.find(g) as unknown[];
+    for (const site of sites) {
+      const why = (rule.check as (g: Graph, s: unknown) => string | undefined)(g, site);
+      if (why) throw new OnnxTrainError('UNSUPPORTED_OP', `${where}: ${rule.name} cannot rewrite ${label(site)}: ${why}`, 'this model needs a CPU fallback on the WebGPU EP; run it with the wasm EP instead', where);
+      const b = new GraphBuilder(g, { opset: out.opset, scope: `webgpu_compat/${rule.name}` });
+      if (rule === (narrowInt64Inputs as unknown)) narrowedInputs[(site as NarrowSite).input] = [DataType.INT64, (site as NarrowSite).to];
+      (rule.apply as (b: GraphBuilder, s: unknown) => void)(b, site);
+      (applied[rule.name] ??= []).push(label(site));
+    }
+  }
+  g.topoSort(); // removeDeadNodes walks backwards and needs producers before consumers
+  g.removeDeadNodes();
+  assertValid(out, where);
+  return { model: out, report: { applied, narrowedInputs } };
+}
+
+function label(site: unknown): string {
+  if (site instanceof Node) return `${site.opType} "${site.name}"`;
+  if (site instanceof Graph) return `graph "${site.name}"`;
+  if (site && typeof site === 'object' && 'input' in site) return `input "${(site as NarrowSite).input}"`;
+  return String(site);
+}
+
