@@ -30,8 +30,13 @@ export interface SessionOptions {
 export interface EngineSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Runs the model; returns host copies of the requested outputs (all when `fetch` is omitted). */
-  run(feeds: Record<string, HostTensor>, fetch?: readonly string[]): Promise<Record<string, HostTensor>>;
+  /**
+   * Runs the model; returns host copies of the requested outputs (all when `fetch` is omitted). `into` offers
+   * preallocated host buffers for some outputs: an engine that can write into them (onnxruntime-node) does and
+   * returns them; others (onnxruntime-web ignores preallocated outputs) return fresh buffers. `into` buffers must
+   * not be fed as inputs of the same run.
+   */
+  run(feeds: Record<string, HostTensor>, fetch?: readonly string[], into?: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>>;
   release(): Promise<void>;
 }
 

@@ -65,6 +65,8 @@ export class TrainingSession {
   private microBatches = 0;
   private schedule: ((step: bigint) => number) | undefined;
   private released = false;
+  /** Output buffers the fused step may write into (the previous step's params/state). */
+  private spare: Record<string, HostTensor> | undefined;
   /** Updates skipped because of NaN/Inf under the 'skip' policy. */
   skippedUpdates = 0;
   private readonly userInputs: Set<string>;
@@ -244,14 +246,27 @@ export class TrainingSession {
     for (const p of this.manifest.parameters) f[p.name] = this.state.params.get(p.name)!;
     for (const s of this.manifest.optimizer.state) f[s.input] = this.state.optimizer.get(s.input)!;
     this.feedStepAndLr(f, ts.stepInput, ts.lrInput);
-    const out = await this.fused.run(f);
+    // Fetch only what is needed, into the spare half of double-buffered params/state: no per-step allocation
+    // on engines that honour preallocated outputs, and never an output aliasing an input of the same run.
+    const wantedOut = fetches ?? this.trainingOutputNames;
+    const stateOuts = [...Object.values(ts.paramOutputs), ...Object.values(ts.stateOutputs)];
+    const fetch = [...new Set([this.manifest.lossOutput, ...wantedOut, ...stateOuts, ...Object.values(ts.extras)])];
+    const out = await this.fused.run(f, fetch, this.spare);
     const loss = out[this.manifest.lossOutput];
     if (!allFinite(loss.data)) {
       this.nonFiniteUpdate('loss');
     } else {
-      this.applyUpdate(out, Object.entries(ts.paramOutputs), Object.entries(ts.stateOutputs), ts.extras.updated_flag);
+      const before = new Map<string, HostTensor>();
+      for (const [p, o] of Object.entries(ts.paramOutputs)) before.set(o, this.state.params.get(p)!);
+      for (const [i, o] of Object.entries(ts.stateOutputs)) before.set(o, this.state.optimizer.get(i)!);
+      if (this.applyUpdate(out, Object.entries(ts.paramOutputs), Object.entries(ts.stateOutputs), ts.extras.updated_flag)) {
+        // The buffers just replaced become the next step's output targets.
+        const spare: Record<string, HostTensor> = {};
+        for (const [o, t] of before) if (t !== out[o]) spare[o] = t;
+        this.spare = spare;
+      }
     }
-    const wanted = fetches ?? this.trainingOutputNames;
+    const wanted = wantedOut;
     const r: Record<string, HostTensor> = {};
     for (const k of wanted) r[k] = out[k];
     return r;

@@ -169,3 +169,24 @@ test('TrainingSession › augmented folder › create(folder) and saveCheckpoint
     rmTemp(dir);
   }
 });
+
+test('TrainingSession › fused steps with double-buffered outputs › same trajectory as train+optimizer runs', async (t) => {
+  const ckpt = await readCheckpoint(path.join(MNIST_DIR, 'checkpoint'));
+  const read = (f: string) => new Uint8Array(fs.readFileSync(path.join(MNIST_DIR, f)));
+  const bundle = await augmentInMemory({ training: read('training_model.onnx'), eval: read('eval_model.onnx'), optimizer: read('optimizer_model.onnx'), checkpoint: ckpt });
+  const fused = await TrainingSession.fromBundleNode(bundle);
+  const split = await TrainingSession.fromBundleNode(bundle);
+  for (let k = 0; k < 6; k++) {
+    const b = feedsOf(batchFor(SETS[0], bundle.manifest.inputs, k));
+    await fused.trainStep(b, ['onnx::loss::8']);
+    await split.runTrainStep(b); await split.runOptimizerStep(); await split.lazyResetGrad();
+  }
+  for (const p of bundle.manifest.parameters) {
+    const a = fused.getParameter(p.name).data as Float32Array, c = split.getParameter(p.name).data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - c[i]) / (1e-6 + Math.abs(c[i])));
+    t.true(worst < 1e-4, `${p.name}: ${worst}`);
+  }
+  t.is(fused.step, 6n);
+  await Promise.all([fused.release(), split.release()]);
+});

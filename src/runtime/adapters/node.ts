@@ -108,12 +108,22 @@ class NodeSession implements EngineSession {
   get inputNames() { return this.s.inputNames; }
   get outputNames() { return this.s.outputNames; }
 
-  async run(feeds: Record<string, HostTensor>, fetch?: readonly string[]): Promise<Record<string, HostTensor>> {
+  async run(feeds: Record<string, HostTensor>, fetch?: readonly string[], into?: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
     const f: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data as never, v.dims as number[]);
     let out: ort.InferenceSession.ReturnType;
     try {
-      out = fetch ? await this.s.run(f, fetch as string[]) : await this.s.run(f);
+      if (into && this.ep === 'cpu') {
+        // Preallocated outputs: ORT writes straight into them (no fresh buffer, no copy).
+        const fetches: Record<string, ort.Tensor | null> = {};
+        for (const name of fetch ?? this.s.outputNames) {
+          const t = into[name];
+          fetches[name] = t ? new ort.Tensor(t.type, t.data as never, t.dims as number[]) : null;
+        }
+        out = await this.s.run(f, fetches);
+      } else {
+        out = fetch ? await this.s.run(f, fetch as string[]) : await this.s.run(f);
+      }
     } catch (e) {
       throw new OnnxTrainError('RUNTIME', `onnxruntime-node (${this.ep}) failed to run the model: ${e instanceof Error ? e.message : String(e)}`,
         'check the feeds against the model inputs ("onnx-train inspect" lists them)');
