@@ -1,47 +1,20 @@
 /**
  * Element types of checkpoint tensors: the ONNX `TensorProto.DataType` enum (which ORT's flatbuffer
- * `TensorDataType` copies value for value), element sizes, and the safetensors dtype names.
- *
- * Kept local to `checkpoint/` so the checkpoint codecs do not depend on `src/onnx/` (the layer rule allows
- * it, but checkpoints must stay readable by tools that never load a model).
+ * `TensorDataType` copies value for value), element sizes, and the safetensors dtype names. The enum and the
+ * element widths come from the one table in `src/onnx/dtypes.ts`.
  */
+import { DataType as OnnxDataType, dtypeInfo } from '../onnx/dtypes.js';
 
-/** ONNX `TensorProto.DataType` values (onnx.proto3; identical in ORT's `ort.fbs` `TensorDataType`). */
-export const DataType = {
-  UNDEFINED: 0,
-  FLOAT: 1,
-  UINT8: 2,
-  INT8: 3,
-  UINT16: 4,
-  INT16: 5,
-  INT32: 6,
-  INT64: 7,
-  STRING: 8,
-  BOOL: 9,
-  FLOAT16: 10,
-  DOUBLE: 11,
-  UINT32: 12,
-  UINT64: 13,
-  COMPLEX64: 14,
-  COMPLEX128: 15,
-  BFLOAT16: 16,
-  FLOAT8E4M3FN: 17,
-  FLOAT8E4M3FNUZ: 18,
-  FLOAT8E5M2: 19,
-  FLOAT8E5M2FNUZ: 20,
-  UINT4: 21,
-  INT4: 22,
-  FLOAT4E2M1: 23,
-} as const;
+/** ONNX `TensorProto.DataType` values (identical in ORT's `ort.fbs` `TensorDataType`). */
+export const DataType = OnnxDataType;
 
 /** One of the {@link DataType} values. */
 export type DataTypeValue = (typeof DataType)[keyof typeof DataType];
 
 /** Bits per element; 0 = variable-size (STRING) or undefined. 4-bit types pack two elements per byte. */
-const BITS: Readonly<Record<number, number>> = {
-  1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64,
-  14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4,
-};
+const BITS: Readonly<Record<number, number>> = Object.fromEntries(
+  Object.values(DataType).map((v) => [v, dtypeInfo(v)?.bits ?? 0]),
+);
 
 const NAMES: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(DataType).map(([k, v]) => [v, k]),
