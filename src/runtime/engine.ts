@@ -23,6 +23,11 @@ export interface SessionOptions {
   threads?: number;
   /** Disable spinning of idle threads (use when two sessions alternate on few cores). */
   noSpinning?: boolean;
+  /**
+   * Inputs whose graph element type is narrower than what the host feeds (e.g. int64 labels -> int32 after the
+   * WebGPU compatibility rewrite): the engine converts those feeds, range-checked.
+   */
+  narrowInputs?: Readonly<Record<string, TensorType>>;
   /** ORT log severity (0 verbose … 4 fatal). */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
 }

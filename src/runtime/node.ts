@@ -22,6 +22,9 @@ import type { OrtArtifacts } from '../transforms/artifacts.js';
 import { decodeOdtc } from '../checkpoint/odtc.js';
 import { Model } from '../ir/graph.js';
 import { decodeModel, encodeModel } from '../onnx/io.js';
+import { webgpuCompatPass } from '../transforms/webgpu-compat.js';
+import { dtypeInfo } from '../onnx/dtypes.js';
+import type { TensorType } from './engine.js';
 import type { ExecutionProvider, SessionOptions } from './engine.js';
 import { createEngine, isExecutionProvider } from './engines.js';
 import { TrainingSession as CoreSession, type ArtifactsBundle, type TrainingRuntimeOptions } from './training-session.js';
@@ -97,8 +100,15 @@ export class TrainingSession extends CoreSession {
 
   /** From an in-memory bundle, picking the engine from `executionProviders`. */
   static async fromBundleNode(bundle: ArtifactsBundle, so: NodeSessionOptions = {}): Promise<TrainingSession> {
-    const engine = await createEngine(pickEp(so));
+    const ep = pickEp(so);
+    const engine = await createEngine(ep);
     const session: SessionOptions = { threads: so.intraOpNumThreads, logSeverity: so.logSeverityLevel, noSpinning: so.noSpinning };
+    if (ep === 'webgpu') {
+      // Every node on the GPU: rewrite what the WebGPU EP lacks (LogSoftmax, int64, Size, float64).
+      const { bundle: b, narrowInputs } = webgpuBundle(bundle);
+      bundle = b;
+      session.narrowInputs = narrowInputs;
+    }
     const core = await CoreSession.fromBundle(bundle, { ...so, engine, session });
     Object.setPrototypeOf(core, TrainingSession.prototype);
     return core as TrainingSession;
@@ -147,6 +157,30 @@ export async function augmentInMemory(a: { training: Uint8Array; eval?: Uint8Arr
     models: { training: enc(set.training), eval: enc(set.eval), optimizer: enc(set.optimizer), trainStep: set.trainStep ? enc(set.trainStep) : undefined },
     checkpoint: set.checkpoint as CheckpointState,
   };
+}
+
+/**
+ * The bundle with every model rewritten for the WebGPU EP, and the feeds that must be narrowed. All or nothing:
+ * when one graph cannot be made fully GPU-resident, the originals run (ORT puts the rest on the CPU EP) and a
+ * warning says why, so that every session of a bundle agrees on its input types.
+ */
+export function webgpuBundle(bundle: ArtifactsBundle): { bundle: ArtifactsBundle; narrowInputs: Record<string, TensorType> } {
+  const narrowInputs: Record<string, TensorType> = {};
+  const rewrite = (bytes: Uint8Array | undefined, name: string) => {
+    if (!bytes) return undefined;
+    const { model, report } = webgpuCompatPass(Model.fromProto(decodeModel(bytes, name)), name);
+    for (const [input, [, to]] of Object.entries(report.narrowedInputs)) narrowInputs[input] = dtypeInfo(to)!.ort as TensorType;
+    return encodeModel(model.toProto());
+  };
+  const m = bundle.models;
+  try {
+    const models = { training: rewrite(m.training, 'training_model.onnx')!, eval: rewrite(m.eval, 'eval_model.onnx'), optimizer: rewrite(m.optimizer, 'optimizer_model.onnx')!, trainStep: rewrite(m.trainStep, 'train_step.onnx') };
+    return { bundle: { ...bundle, models }, narrowInputs };
+  } catch (e) {
+    if (!(e instanceof OnnxTrainError && e.code === 'UNSUPPORTED_OP')) throw e;
+    process.emitWarning(`some nodes will run on the CPU EP: ${e.what}`, 'OnnxTrainWebGpu');
+    return { bundle, narrowInputs: {} };
+  }
 }
 
 export type { Manifest, ArtifactsBundle };

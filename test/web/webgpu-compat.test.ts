@@ -13,7 +13,7 @@ import { batchAt, loadMnist } from '../../src/runtime/data/mnist.js';
 import { readOrtArtifacts } from '../../src/transforms/artifacts.js';
 import { buildAugmented, type AugmentedSet } from '../../src/transforms/augment.js';
 import { FIXTURE } from '../../tools/web/prepare.js';
-import { webgpuCompatPass } from '../../tools/web/webgpu-compat.js';
+import { webgpuCompatPass } from '../../src/transforms/webgpu-compat.js';
 
 let set: AugmentedSet;
 

@@ -24,7 +24,7 @@ import { readOrtArtifacts } from '../../src/transforms/artifacts.js';
 import { buildAugmented, type AugmentedSet, type HfOptimizerOptions } from '../../src/transforms/augment.js';
 import { exportInferencePass } from '../../src/transforms/export.js';
 import type { Manifest } from '../../src/transforms/manifest.js';
-import { webgpuCompatPass, type CompatReport } from './webgpu-compat.js';
+import { webgpuCompatPass, type CompatReport } from '../../src/transforms/webgpu-compat.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WEB = path.join(ROOT, 'web');

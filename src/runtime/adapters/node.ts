@@ -76,8 +76,24 @@ export class NodeEngine implements Engine {
     } catch (e) {
       throw loadError(this.ep, e);
     }
-    return new NodeSession(s, this.ep);
+    return new NodeSession(s, this.ep, opts.narrowInputs ?? {});
   }
+}
+
+/** int64 feed -> the narrower type the graph declares; exact or an error (never a silent wrap-around). */
+function narrow(name: string, t: HostTensor, to: TensorType): HostTensor {
+  if (t.type === to) return t;
+  if (t.type !== 'int64' || (to !== 'int32' && to !== 'float32')) {
+    throw new OnnxTrainError('BAD_ARGUMENT', `input "${name}" is ${t.type}; the model takes ${to}`, 'feed the type the manifest declares');
+  }
+  const src = t.data as BigInt64Array;
+  const limit = to === 'int32' ? 2n ** 31n : 2n ** 24n;
+  const out = to === 'int32' ? new Int32Array(src.length) : new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    if (src[i] >= limit || src[i] < -limit) throw new OnnxTrainError('BAD_ARGUMENT', `input "${name}" value ${src[i]} does not fit ${to} exactly`, 'the WebGPU graphs use 32-bit integers (labels) and float32 counters (step < 2^24)');
+    out[i] = Number(src[i]);
+  }
+  return { type: to, dims: t.dims, data: out };
 }
 
 function loadError(ep: ExecutionProvider, e: unknown): OnnxTrainError {
@@ -104,13 +120,18 @@ class NodeSession implements EngineSession {
   constructor(
     private readonly s: ort.InferenceSession,
     private readonly ep: ExecutionProvider,
+    private readonly narrowInputs: Readonly<Record<string, TensorType>>,
   ) {}
   get inputNames() { return this.s.inputNames; }
   get outputNames() { return this.s.outputNames; }
 
   async run(feeds: Record<string, HostTensor>, fetch?: readonly string[], into?: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
     const f: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data as never, v.dims as number[]);
+    for (const [k, v0] of Object.entries(feeds)) {
+      const to = this.narrowInputs[k];
+      const v = to ? narrow(k, v0, to) : v0;
+      f[k] = new ort.Tensor(v.type, v.data as never, v.dims as number[]);
+    }
     let out: ort.InferenceSession.ReturnType;
     try {
       if (into && this.ep === 'cpu') {

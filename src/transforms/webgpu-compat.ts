@@ -7,7 +7,7 @@
  * | ---------------------------------------------- | ------------------- | ----------------------------------------------------- |
  * | `LogSoftmax` (the body of SoftmaxCrossEntropyLoss) | `decomposeSce`   | max-shifted log-softmax from ReduceMax/Sub/Exp/ReduceSum/Log, then GatherElements/Neg/Reduce |
  * | 64-bit integers (`enableInt64` is off and the JS API cannot set it) | `narrowInt64Inputs` | int64 graph inputs become int32 (indices: labels) or float32 (counters: the optimizer step) |
- * | `Size` (an int64 shape op)                     | `sizeAsCount`       | `Cast(Size(x), T)` -> `ReduceSum(Cast(Equal(x, x), T))` for integer x |
+ * | `Size` (an int64 shape op)                     | `sizeAsCount`       | `Cast(Size(x), T)` -> `ReduceSum(Cast(Equal(x, x), T))` (x cast to int32 first unless integer) |
  * | float64 kernels (and onnxruntime-web's wasm CPU EP has no float64 `Pow`) | `demoteFloat64` | every double value becomes float32 |
  *
  * The interface of the set does not change: the host keeps feeding int64 labels and an int64 step as the
@@ -18,17 +18,17 @@
  * optimizer's bias corrections `1 − β^t` are evaluated in float32 instead of float64 (ORT's AdamW kernel and Keras
  * use float32 too) — a relative difference below 1e-4 in the first steps, none visible in training.
  *
- * This is a build step of the web demo (tools/web/prepare.ts). It belongs in src/transforms as an augment target
- * (`augment --target webgpu`) once the lead moves it there; it only uses the ir and builder layers.
+ * Used by the web demo's build (tools/web/prepare.ts) and by the Node runtime for `executionProviders: ['webgpu']`
+ * (src/runtime/node.ts webgpuBundle).
  */
-import { GraphBuilder } from '../../src/builder/index.js';
-import { OnnxTrainError } from '../../src/errors.js';
-import { Graph, Model, Node } from '../../src/ir/graph.js';
-import { assertValid } from '../../src/ir/validate.js';
-import { DataType } from '../../src/onnx/dtypes.js';
-import { makeTensor, tensorToArray } from '../../src/onnx/tensor.js';
-import type { TensorProto } from '../../src/onnx/types.js';
-import { cloneIrModel } from '../../src/transforms/fuse.js';
+import { GraphBuilder } from '../builder/index.js';
+import { OnnxTrainError } from '../errors.js';
+import { Graph, Model, Node } from '../ir/graph.js';
+import { assertValid } from '../ir/validate.js';
+import { DataType } from '../onnx/dtypes.js';
+import { makeTensor, tensorToArray } from '../onnx/tensor.js';
+import type { TensorProto } from '../onnx/types.js';
+import { cloneIrModel } from './fuse.js';
 
 /** One rewrite: `check` returns why it does not apply (undefined = applies), `apply` edits the graph. */
 interface CompatRule<T> {
@@ -218,15 +218,16 @@ const sizeAsCount: CompatRule<Node> = {
   name: 'sizeAsCount',
   find: (g) => g.nodes.filter((n) => n.opType === 'Size' && n.domain === ''),
   check(g, n) {
-    const t = elemType(g, n.inputs[0]);
-    if (t === undefined || !INTEGER_TYPES.has(t)) return `the input of Size "${n.name}" is not an integer tensor of known type (Equal(x, x) counts only there)`;
     const uses = g.uses(n.outputs[0]);
     if (g.isGraphOutput(n.outputs[0]) || uses.length === 0 || !uses.every((u) => u.node.opType === 'Cast')) return `Size "${n.name}" is used other than through Cast`;
     return undefined;
   },
   apply(b, n) {
     const g = b.graph;
-    const x = b.value(n.inputs[0]);
+    const x0 = b.value(n.inputs[0]);
+    // Equal(x, x) is true everywhere only for integers (NaN != NaN): count through an int32 copy otherwise.
+    const t = elemType(g, n.inputs[0]);
+    const x = t !== undefined && INTEGER_TYPES.has(t) ? x0 : b.op.Cast(x0, DataType.INT32);
     for (const u of [...g.uses(n.outputs[0])]) {
       const to = u.node.attrInt('to')!;
       const count = b.op.ReduceSum(b.op.Cast(b.op.Equal(x, x), to), undefined, 0);
