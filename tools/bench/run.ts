@@ -1,0 +1,186 @@
+/**
+ * `npm run bench`: every benchmark in one run, measured side by side, written to bench/results.json and
+ * bench/results.md (the table the README quotes), with readable tables on stdout as it goes.
+ *
+ *   1. AdamW step, N in {1e6, 1e7, 5e7}: onnx-train vs JS loop vs TensorFlow.js (wasm) vs numpy, against the
+ *      memory-bandwidth bound of the same run; peak RSS over the 16 bytes/param minimum   (section-adamw.ts)
+ *   2. MNIST MLP train step: onnx-train (cpu 1/2 threads, wasm) vs tfjs (idiomatic, tuned) vs a hand-written
+ *      fused graph on bare onnxruntime-node / -web                                        (section-mnist.ts)
+ *   3. fused train step of every real artifact set after lowering                         (section-artifacts.ts)
+ *   4. runtime: per-step overhead over a bare ORT run, RSS over 1,000 steps               (section-runtime.ts)
+ *   5. browser (Chromium) onnx-train vs tfjs, when tools/bench/web-bench.ts and chromium are there
+ *
+ * Environment: BENCH_QUICK=1 (small sizes, few repetitions) and BENCH_ONLY=adamw,mnist,artifacts,runtime,web
+ * write to bench/tmp/ instead, so a partial run never replaces the committed record.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { BENCH_DIR, REPO_ROOT, fmtMs, fmtX, now } from './common.js';
+import { benchAdamW, DEFAULT_PLAN, type AdamWPlan } from './section-adamw.js';
+import { benchArtifacts, SET_PLANS, type SetPlan } from './section-artifacts.js';
+import { benchMnist } from './section-mnist.js';
+import { benchOverhead, benchRss } from './section-runtime.js';
+import { renderMarkdown, type Results } from './report.js';
+import { graphTraffic } from './adamw-onnx.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+const want = (s: string) => !ONLY || ONLY.has(s);
+const OUT_DIR = QUICK || ONLY ? path.join(REPO_ROOT, 'bench', 'tmp') : path.join(REPO_ROOT, 'bench');
+const BATCH = 64;
+
+const log = (s: string) => console.log(s);
+const section = (title: string) => log(`\n=== ${title} ${'='.repeat(Math.max(0, 100 - title.length))}\n`);
+
+function versions(): Record<string, string> {
+  const req = createRequire(import.meta.url);
+  const v: Record<string, string> = {};
+  for (const p of ['onnxruntime-node', 'onnxruntime-web', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm']) {
+    try {
+      v[p] = (req(`${p}/package.json`) as { version: string }).version;
+    } catch {
+      v[p] = 'missing';
+    }
+  }
+  const py = spawnSync('python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' });
+  v.numpy = py.status === 0 ? py.stdout.trim() : 'missing';
+  return v;
+}
+
+async function main(): Promise<void> {
+  const t0 = now();
+  const errors: string[] = [];
+  const environment: Results['environment'] = {
+    date: new Date().toISOString(), cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memory: os.totalmem(), node: process.versions.node,
+    versions: versions(), loadAvgStart: os.loadavg(), quick: QUICK,
+  };
+  log(`onnx-train benchmarks${QUICK ? ' (QUICK)' : ''}: ${environment.cpu}, ${environment.cores} cores, load average ${environment.loadAvgStart.map((x) => x.toFixed(1)).join(' ')}`);
+  const results: { -readonly [K in keyof Results]: Results[K] } = { environment, goals: [], errors };
+
+  const guard = async <T>(name: string, f: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await f();
+    } catch (e) {
+      errors.push(`${name}: ${(e as Error).message}`);
+      log(`${name} FAILED: ${(e as Error).stack ?? e}`);
+      return undefined;
+    }
+  };
+
+  if (want('adamw')) {
+    section('1. AdamW optimizer step');
+    const plans: AdamWPlan[] = QUICK ? [{ n: 1e6, rounds: 3, steps: 4, warmup: 2 }, { n: 1e7, rounds: 2, steps: 1, warmup: 1 }] : [...DEFAULT_PLAN];
+    const r = await guard('adamw', () => benchAdamW(plans, log));
+    if (r) results.adamw = { ...r, graph: graphTraffic() };
+  }
+  if (want('mnist')) {
+    section('2. MNIST MLP train step');
+    results.mnist = await guard('mnist', () => benchMnist({ batch: BATCH, rounds: QUICK ? 3 : 10, warmupSteps: 20 }, log));
+  }
+  if (want('artifacts')) {
+    section('3. Real artifact sets, fused train step after lowering');
+    const plans: SetPlan[] = QUICK ? SET_PLANS.map((p) => ({ ...p, batches: p.batches.slice(0, 1), steps: Math.max(2, Math.ceil(p.steps / 4)) })) : [...SET_PLANS];
+    results.artifacts = await guard('artifacts', () => benchArtifacts(plans, 2, log));
+  }
+  if (want('runtime')) {
+    section('4. Runtime: per-step overhead and RSS');
+    const overhead = await guard('overhead', () => benchOverhead({ threads: 2, batch: BATCH, pairs: QUICK ? 100 : 400 }, log));
+    const rss = await guard('rss', () => benchRss({ threads: 2, batch: BATCH, warmup: QUICK ? 200 : 300, steps: QUICK ? 300 : 1000 }, log));
+    results.runtime = { overhead, rss };
+  }
+  if (want('web')) {
+    section('5. Browser: onnx-train vs TensorFlow.js in Chromium');
+    const file = path.join(BENCH_DIR, 'web-bench.ts');
+    if (!fs.existsSync(file)) results.web = { skipped: 'tools/bench/web-bench.ts is not present' };
+    else {
+      try {
+        const mod = (await import('./web-bench.js')) as { runWebBench(o?: { log?: (s: string) => void }): Promise<unknown> };
+        results.web = { result: await mod.runWebBench({ log: (s) => log(`  ${s}`) }) };
+      } catch (e) {
+        results.web = { skipped: (e as Error).message.split('\n')[0] };
+        log(`  not measured: ${results.web.skipped}`);
+      }
+    }
+  }
+
+  results.goals = goals(results);
+  results.environment = { ...environment, loadAvgEnd: os.loadavg(), wallSeconds: (now() - t0) / 1e3 };
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  fs.writeFileSync(path.join(OUT_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(OUT_DIR, 'results.md'), `${renderMarkdown(results)}\n`);
+  section('Goals');
+  for (const g of results.goals) log(`${g.met ? 'MET   ' : 'MISSED'} ${g.goal}: ${g.measured}${g.why && !g.met ? `\n       why: ${g.why}` : ''}`);
+  log(`\nwrote ${path.relative(REPO_ROOT, path.join(OUT_DIR, 'results.md'))} and results.json in ${(results.environment.wallSeconds! / 60).toFixed(1)} min`);
+}
+
+/** The goals of the issue, each with the measured value and, when missed, the reason the same run shows. */
+function goals(r: Results): Results['goals'] {
+  const g: { goal: string; met: boolean; measured: string; why?: string }[] = [];
+  if (r.adamw) {
+    const traffic = r.adamw.graph;
+    const worst = r.adamw.sizes.map((s) => {
+      const ours = s.impls.filter((x) => x.impl.startsWith('onnx-train') && x.ms).sort((a, b) => a.ms!.median - b.ms!.median)[0];
+      const peers = s.impls.filter((x) => !x.impl.startsWith('onnx-train') && x.ms).sort((a, b) => a.ms!.median - b.ms!.median);
+      return { s, ours, best: peers[0] };
+    });
+    const boundOk = worst.every((w) => w.ours && w.ours.xBound! <= 2);
+    const aheadOk = worst.every((w) => w.ours && (!w.best || w.ours.ms!.median <= w.best.ms!.median));
+    const measured = worst.map((w) => `N=${w.s.n.toExponential(0)}: ${w.ours ? `${fmtX(w.ours.xBound!)} bound (${w.ours.label.replace('onnx-train ', '')})` : 'failed'}` +
+      (w.best ? `, fastest peer ${w.best.label} ${fmtX(w.best.xBound!)}` : '')).join('; ');
+    g.push({
+      goal: 'AdamW: onnx-train <= 2x the memory-bandwidth bound', met: boundOk, measured,
+      why: traffic ? `the optimizer graph is ${traffic.nodes} nodes and ORT's CPU EP runs every elementwise node as its own pass over memory, so a step moves ` +
+        `about ${traffic.bytesPerParam} bytes/param (${(traffic.bytesPerParam / 28).toFixed(1)}x the 28-byte minimum) plus its allocations; only a graph with ` +
+        'fewer, fused passes (or a runtime that fuses elementwise chains) can get within 2x.' : undefined,
+    });
+    g.push({
+      goal: 'AdamW: onnx-train ahead of every peer (JS loop, tfjs-wasm, numpy)', met: aheadOk, measured,
+      why: 'the hand-written JS loop and numpy make one (JS) or few (numpy: about 10 in-place passes) passes; the ONNX graph makes more, see above.',
+    });
+  }
+  if (r.mnist) {
+    const m = r.mnist;
+    const at = (k: string) => m.impls.find((x) => x.key === k)?.ms?.median;
+    const ot = at('ot-cpu2'), hand = at('hand-cpu2'), bare = at('bare-cpu2');
+    const o = r.runtime?.overhead;
+    const parts: string[] = [];
+    if (hand !== undefined) parts.push(`the hand-written fused graph with no framework at all needs ${fmtMs(hand)} per step in the same run (the earlier reference for it was 2.43 ms)`);
+    if (bare !== undefined) parts.push(`the lowered train_step.onnx on a bare ORT session ${fmtMs(bare)}`);
+    if (o) parts.push(`the runtime adds ${o.overheadUs.toFixed(0)} µs`);
+    g.push({
+      goal: 'MNIST train step (lowered real artifacts, cpu 2 threads) <= 1.6 ms', met: m.goal.met, measured: `${fmtMs(ot ?? NaN)} median` +
+        (hand !== undefined ? ` (hand-written graph ${fmtMs(hand)}, ratio ${fmtX((ot ?? NaN) / hand)})` : ''),
+      why: `${parts.join('; ')}. ${hand !== undefined && hand > 1.6 ? 'So the ORT CPU kernels alone exceed 1.6 ms on this loaded 2-core machine; the goal needs less work per step (fewer optimizer passes), not less runtime.' : ''}`.trim(),
+    });
+    const tt = at('tfjs-tuned'), ti = at('tfjs-idiomatic'), ow = at('ot-wasm'), hw = at('hand-wasm');
+    if (tt !== undefined && ot !== undefined) {
+      g.push({ goal: 'MNIST: onnx-train (cpu) faster than tuned TensorFlow.js (wasm)', met: ot < tt, measured: `${fmtX(tt / ot)} faster (idiomatic tfjs: ${ti ? fmtX(ti / ot) : 'n/a'})` });
+    }
+    if (ow !== undefined && hw !== undefined) {
+      g.push({ goal: 'MNIST wasm: onnx-train within 10% of the hand-written graph on onnxruntime-web', met: ow <= hw * 1.1, measured: `${fmtMs(ow)} vs ${fmtMs(hw)} (${fmtX(ow / hw)})` });
+    }
+  }
+  const o = r.runtime?.overhead;
+  if (o) {
+    g.push({
+      goal: 'runtime overhead <= 5% of the step', met: o.goal.met, measured: `${o.overheadUs.toFixed(0)} µs = ${o.overheadPct.toFixed(1)}% of the ${fmtMs(o.bare.median)} bare step`,
+      why: `the runtime's own JS work is ${o.logicUs.toFixed(1)} µs; the rest is the adapter (a new ort.Tensor per input and an output object per step) and ORT allocating fresh output buffers for the new parameters and moments.`,
+    });
+  }
+  const s = r.runtime?.rss;
+  if (s) {
+    g.push({
+      goal: 'RSS flat within 5% over 1,000 fused steps', met: s.goal.met, measured: `${(s.growthPct >= 0 ? '+' : '') + s.growthPct.toFixed(2)}% (after GC, ${s.steps} steps)`,
+      why: `RSS grew from ${(s.start / 2 ** 20).toFixed(0)} to ${(s.end / 2 ** 20).toFixed(0)} MiB; JS heap ${(s.heapStart / 2 ** 20).toFixed(1)} -> ${(s.heapEnd / 2 ** 20).toFixed(1)} MiB.`,
+    });
+  }
+  return g;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,127 @@
+/**
+ * Section 1: one AdamW step on N float32 params — onnx-train's optimizer graph on onnxruntime-node (1 and 2
+ * intra-op threads) vs a hand-written JS loop, TensorFlow.js (wasm backend) and numpy — each as a multiple of the
+ * memory-bandwidth bound measured in the same run (28 bytes/param at the single-core copy bandwidth of a memcpy
+ * probe interleaved with them), and peak RSS over the 16 bytes/param an in-place implementation must hold.
+ */
+import { fmtBytes, fmtMs, fmtX, interleave, median, startAll, summarize, textTable, type BenchWorker, type Summary } from './common.js';
+
+export const BYTES_MOVED = 28; // read p, g, m, v; write p, m, v
+export const BYTES_HELD = 16; // p, g, m, v
+
+export interface AdamWImplResult {
+  readonly impl: string;
+  readonly label: string;
+  readonly ms?: Summary;
+  readonly xBound?: number;
+  readonly peakRss?: number;
+  readonly baselineRss?: number;
+  readonly rssOverMin?: number;
+  readonly rssAboveBaselineOverMin?: number;
+  readonly checksum?: number;
+  readonly error?: string;
+}
+
+export interface AdamWSizeResult {
+  readonly n: number;
+  readonly rounds: number;
+  readonly stepsPerRound: number;
+  readonly copyBandwidth: number;
+  readonly boundMs: number;
+  readonly impls: readonly AdamWImplResult[];
+  /** Largest relative difference of the param checksums from the JS loop's (all ran the same number of steps). */
+  readonly checksumMaxRelDiff?: number;
+}
+
+export interface AdamWResult {
+  readonly sizes: readonly AdamWSizeResult[];
+  readonly goal: { readonly text: string; readonly met: boolean; readonly details: readonly string[] };
+}
+
+const IMPLS = [
+  { label: 'onnx-train (cpu, 1 thread)', impl: 'onnx-train', args: ['1'], key: 'onnx-train-1t' },
+  { label: 'onnx-train (cpu, 2 threads)', impl: 'onnx-train', args: ['2'], key: 'onnx-train-2t' },
+  { label: 'hand-written JS loop', impl: 'js', args: [], key: 'js' },
+  { label: 'TensorFlow.js (wasm)', impl: 'tfjs-wasm', args: [], key: 'tfjs-wasm' },
+  { label: 'numpy', impl: 'numpy', args: [], key: 'numpy' },
+] as const;
+
+export interface AdamWPlan { readonly n: number; readonly rounds: number; readonly steps: number; readonly warmup: number }
+
+export const DEFAULT_PLAN: readonly AdamWPlan[] = [
+  { n: 1e6, rounds: 7, steps: 8, warmup: 5 },
+  { n: 1e7, rounds: 5, steps: 2, warmup: 2 },
+  { n: 5e7, rounds: 3, steps: 1, warmup: 1 },
+];
+
+async function oneSize(plan: AdamWPlan, log: (s: string) => void): Promise<AdamWSizeResult> {
+  const { n } = plan;
+  log(`AdamW N=${n.toExponential(0)}: starting workers`);
+  const specs = [
+    { label: 'copy', script: 'adamw-worker.ts', args: ['copy', String(n)] },
+    ...IMPLS.map((i) => (i.impl === 'numpy'
+      ? { label: i.key, script: 'adamw_numpy.py', args: [String(n)] }
+      : { label: i.key, script: 'adamw-worker.ts', args: [i.impl, String(n), ...i.args] })),
+  ];
+  const { workers, failed } = await startAll(specs, log);
+  let byLabel = new Map<string, BenchWorker>(workers.map((w) => [w.label, w]));
+  try {
+    // Warm-up (JIT, first-touch page faults, ORT arena growth): not recorded.
+    const warm = await interleave(workers, 1, (l) => (l === 'copy' ? 2 : plan.warmup));
+    for (const [l, e] of warm.errors) failed.set(l, e);
+    const live = workers.filter((w) => !failed.has(w.label));
+    log(`AdamW N=${n.toExponential(0)}: ${plan.rounds} rounds x ${plan.steps} step(s), interleaved`);
+    const r = await interleave(live, plan.rounds, (l) => (l === 'copy' ? 3 : plan.steps), log);
+    for (const [l, e] of r.errors) failed.set(l, e);
+    const copy = byLabel.get('copy');
+    const copyInfo = copy && !failed.has('copy') ? await copy.info() : undefined;
+    const copyMs = median(r.times.get('copy') ?? []);
+    const bandwidth = copyInfo ? Number(copyInfo.bytesPerCopy) / (copyMs / 1e3) : NaN;
+    const boundMs = (BYTES_MOVED * n) / bandwidth * 1e3;
+    const impls: AdamWImplResult[] = [];
+    for (const i of IMPLS) {
+      const err = failed.get(i.key);
+      if (err) { impls.push({ impl: i.key, label: i.label, error: err }); continue; }
+      const w = byLabel.get(i.key)!;
+      const info = await w.info();
+      const ms = summarize(r.times.get(i.key) ?? []);
+      const peak = Number(info.peakRss);
+      const base = Number(info.baselineRss);
+      impls.push({
+        impl: i.key, label: i.label, ms, xBound: ms.median / boundMs, peakRss: peak, baselineRss: base,
+        rssOverMin: peak / (BYTES_HELD * n), rssAboveBaselineOverMin: (peak - base) / (BYTES_HELD * n), checksum: Number(info.checksum),
+      });
+    }
+    const ref = impls.find((x) => x.impl === 'js')?.checksum;
+    const diffs = impls.filter((x) => x.checksum !== undefined && ref !== undefined).map((x) => Math.abs(x.checksum! - ref!) / Math.max(1e-12, Math.abs(ref!)));
+    const res: AdamWSizeResult = { n, rounds: plan.rounds, stepsPerRound: plan.steps, copyBandwidth: bandwidth, boundMs, impls, checksumMaxRelDiff: diffs.length ? Math.max(...diffs) : undefined };
+    log(`\nAdamW N=${n.toExponential(0)}: copy bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s -> bound ${fmtMs(boundMs)} per step (28 B/param)`);
+    log(textTable(['impl', 'median', 'p25-p75', 'x bound', 'peak RSS', 'RSS / 16N', '(peak-base) / 16N'], impls.map((x) => x.error
+      ? [x.label, 'failed', x.error.slice(0, 60), '', '', '', '']
+      : [x.label, fmtMs(x.ms!.median), `${fmtMs(x.ms!.p25)}-${fmtMs(x.ms!.p75)}`, fmtX(x.xBound!), fmtBytes(x.peakRss!), fmtX(x.rssOverMin!), fmtX(x.rssAboveBaselineOverMin!)])));
+    log('');
+    return res;
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+    byLabel = new Map();
+  }
+}
+
+export async function benchAdamW(plans: readonly AdamWPlan[], log: (s: string) => void): Promise<AdamWResult> {
+  const sizes: AdamWSizeResult[] = [];
+  for (const p of plans) sizes.push(await oneSize(p, log));
+  const details: string[] = [];
+  let met = true;
+  for (const s of sizes) {
+    const ours = s.impls.filter((x) => x.impl.startsWith('onnx-train') && x.ms);
+    const best = ours.sort((a, b) => a.ms!.median - b.ms!.median)[0];
+    if (!best) { met = false; details.push(`N=${s.n.toExponential(0)}: onnx-train did not run`); continue; }
+    const peers = s.impls.filter((x) => !x.impl.startsWith('onnx-train') && x.ms);
+    const fasterPeers = peers.filter((x) => x.ms!.median < best.ms!.median);
+    const okBound = best.xBound! <= 2;
+    if (!okBound || fasterPeers.length) met = false;
+    details.push(`N=${s.n.toExponential(0)}: best onnx-train ${fmtX(best.xBound!)} the bound (${okBound ? 'within' : 'MISSES'} 2x)` +
+      (fasterPeers.length ? `; slower than ${fasterPeers.map((x) => `${x.label} (${fmtX(x.xBound!)})`).join(', ')}` : '; ahead of every peer'));
+  }
+  return { sizes, goal: { text: 'onnx-train <= 2x the bandwidth bound and ahead of every peer', met, details } };
+}
