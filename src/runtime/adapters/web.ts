@@ -33,6 +33,17 @@ function configure(threads: number | undefined): void {
   ort.env.logLevel = 'error';
 }
 
+/**
+ * onnxruntime-web runs every session on one wasm instance; overlapping create/run/release calls from concurrent
+ * async code (two sessions stepping at once) are not safe there, so the adapter serialises them.
+ */
+let chain: Promise<unknown> = Promise.resolve();
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const next = chain.then(fn, fn);
+  chain = next.catch(() => undefined);
+  return next;
+}
+
 export class WebEngine implements Engine {
   readonly ep = 'wasm' as const;
 
@@ -48,7 +59,7 @@ export class WebEngine implements Engine {
     };
     let s: ort.InferenceSession;
     try {
-      s = await ort.InferenceSession.create(model, so);
+      s = await serial(() => ort.InferenceSession.create(model, so));
     } catch (e) {
       const shape = e instanceof Error && /ShapeInferenceError|shape/i.test(e.message);
       throw webError('could not load the model', e, shape
@@ -83,7 +94,7 @@ class WebSession implements EngineSession {
     for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data as never, v.dims as number[]);
     let out: ort.InferenceSession.ReturnType;
     try {
-      out = fetch ? await this.s.run(f, fetch as string[]) : await this.s.run(f);
+      out = await serial(() => (fetch ? this.s.run(f, fetch as string[]) : this.s.run(f)));
     } catch (e) {
       throw webError('failed to run the model', e, 'check the feeds against the model inputs ("onnx-train inspect" lists them)');
     }
@@ -93,6 +104,6 @@ class WebSession implements EngineSession {
   }
 
   async release(): Promise<void> {
-    await this.s.release();
+    await serial(() => this.s.release());
   }
 }
