@@ -119,7 +119,7 @@ export class TrainingSession {
   async runTrainStep(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, HostTensor>> {
     this.checkOpen();
     const m = this.manifest;
-    const f: Record<string, HostTensor> = { ...this.userFeeds(feeds, 'runTrainStep') };
+    const f: Record<string, HostTensor> = this.userFeeds(feeds, 'runTrainStep');
     for (const p of m.parameters) f[p.name] = this.state.params.get(p.name)!;
     for (const g of m.training.grads) f[g.bufferInput] = this.state.grads.get(g.param)!;
     f[m.training.lazyResetInput] = { type: 'bool', dims: [1], data: Uint8Array.of(this.resetNext ? 1 : 0) };
@@ -242,7 +242,7 @@ export class TrainingSession {
       return out;
     }
     const ts = this.manifest.trainStep;
-    const f: Record<string, HostTensor> = { ...this.userFeeds(feeds, 'trainStep') };
+    const f: Record<string, HostTensor> = this.userFeeds(feeds, 'trainStep');
     for (const p of this.manifest.parameters) f[p.name] = this.state.params.get(p.name)!;
     for (const s of this.manifest.optimizer.state) f[s.input] = this.state.optimizer.get(s.input)!;
     this.feedStepAndLr(f, ts.stepInput, ts.lrInput);
