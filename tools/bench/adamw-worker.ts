@@ -10,7 +10,7 @@
  * per param per step (read p, g, m, v; write p, m, v).
  */
 import { ADAMW } from './adamw-onnx.js';
-import { copyTimes, currentRss, now, serveWorker, type WorkerHandler } from './common.js';
+import { copyTimes, currentRss, minorFaults, now, serveWorker, type WorkerHandler } from './common.js';
 
 const [impl, nArg, threadsArg] = process.argv.slice(2);
 const N = Number(nArg);
@@ -128,4 +128,24 @@ async function setup(): Promise<WorkerHandler> {
   throw new Error(`unknown impl ${impl}`);
 }
 
-void serveWorker(setup, () => ({ impl, n: N }));
+/**
+ * Counts the minor page faults per step of the timed runs (a step that faults memory in pays for it); the first
+ * run request is the warm-up and is not counted.
+ */
+async function counted(): Promise<WorkerHandler> {
+  const h = await setup();
+  let faults = 0, steps = 0, runs = 0;
+  return {
+    async run(n) {
+      const f0 = minorFaults();
+      const t = await h.run(n);
+      if (runs++ === 0) return t;
+      faults += minorFaults() - f0;
+      steps += n;
+      return t;
+    },
+    info: async () => ({ ...((await h.info?.()) ?? {}), faultsPerStep: steps ? faults / steps : 0 }),
+  };
+}
+
+void serveWorker(counted, () => ({ impl, n: N }));

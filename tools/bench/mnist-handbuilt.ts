@@ -41,7 +41,8 @@ export function buildHandTrainStep(batch: number, h: AdamHyper): { bytes: Uint8A
   const h1 = b.op.Gemm(x, P['fc1.weight'], P['fc1.bias'], { transB: 1 });
   const a1 = b.op.Relu(h1);
   const logits = b.op.Gemm(a1, P['fc2.weight'], P['fc2.bias'], { transB: 1 });
-  const [loss, logp] = b.op.SoftmaxCrossEntropyLoss(logits, labels, undefined, { reduction: 'mean' }, 2);
+  // Graph outputs are produced under their final names (b.output would otherwise add an Identity copy).
+  const [loss, logp] = b.node('SoftmaxCrossEntropyLoss', [logits, labels], { attrs: { reduction: 'mean' }, outputs: ['loss', 'log_prob'], dtypes: [F, F] });
 
   // backward: d loss / d logits = (softmax - onehot) / B
   const onehot = b.op.OneHot(labels, b.i64([CLASSES]), b.const([0, 1], F));
@@ -60,17 +61,17 @@ export function buildHandTrainStep(batch: number, h: AdamHyper): { bytes: Uint8A
   const bc2 = b.op.Sub(1, b.op.Pow(b.f32(h.beta2), t));
   const stepSize = b.op.Div(b.op.Mul(lr, b.op.Sqrt(bc2)), bc1);
   const decay = h.weightDecay ? b.op.Sub(1, b.op.Mul(lr, h.weightDecay)) : undefined;
-  b.output(loss, 'loss');
+  const named = (op: string, inputs: Value[], name: string) => b.node(op, inputs, { outputs: [name], dtypes: [F] })[0];
+  b.output(loss);
   for (const p of HAND_PARAMS) {
     const g = grads[p.name];
-    const m = b.op.Add(b.op.Mul(M[p.name], h.beta1), b.op.Mul(g, 1 - h.beta1));
-    const v = b.op.Add(b.op.Mul(V[p.name], h.beta2), b.op.Mul(b.op.Mul(g, g), 1 - h.beta2));
+    const m = named('Add', [b.op.Mul(M[p.name], h.beta1), b.op.Mul(g, 1 - h.beta1)], `${p.name}.m.out`);
+    const v = named('Add', [b.op.Mul(V[p.name], h.beta2), b.op.Mul(b.op.Mul(g, g), 1 - h.beta2)], `${p.name}.v.out`);
     const upd = b.op.Div(b.op.Mul(m, stepSize), b.op.Add(b.op.Sqrt(v), h.eps));
-    let np = b.op.Sub(P[p.name], upd);
-    if (decay) np = b.op.Mul(np, decay);
-    b.output(np, `${p.name}.out`);
-    b.output(m, `${p.name}.m.out`);
-    b.output(v, `${p.name}.v.out`);
+    const np = decay ? named('Mul', [b.op.Sub(P[p.name], upd), decay], `${p.name}.out`) : named('Sub', [P[p.name], upd], `${p.name}.out`);
+    b.output(np);
+    b.output(m);
+    b.output(v);
   }
   const proto = b.toModel('onnx-train-bench').toProto();
   return { bytes: encodeModel(proto), nodes: proto.graph?.node?.length ?? 0 };

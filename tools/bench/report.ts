@@ -5,7 +5,7 @@
 import type { AdamWResult } from './section-adamw.js';
 import type { SetResult } from './section-artifacts.js';
 import type { MnistResult } from './section-mnist.js';
-import type { OverheadResult, RssResult } from './section-runtime.js';
+import type { OverheadResult, ProfileResult, RssResult } from './section-runtime.js';
 import { fmtBytes, fmtMs, fmtX, mdTable } from './common.js';
 
 export interface Environment {
@@ -30,6 +30,7 @@ export interface Results {
   readonly environment: Environment;
   readonly adamw?: AdamWResult & { readonly graph?: { nodes: number; bytesPerParam: number } };
   readonly mnist?: MnistResult;
+  readonly mnistProfile?: ProfileResult;
   readonly artifacts?: readonly SetResult[];
   readonly runtime?: { readonly overhead?: OverheadResult; readonly rss?: RssResult };
   readonly web?: WebSection;
@@ -73,11 +74,11 @@ export function renderMarkdown(r: Results): string {
     for (const s of r.adamw.sizes) {
       for (const x of s.impls) {
         rows.push(x.error
-          ? [s.n.toExponential(0), x.label, 'failed', '', '', '', x.error.slice(0, 80)]
-          : [s.n.toExponential(0), x.label, ms(x.ms!.median), fmtX(x.xBound!), fmtBytes(x.peakRss!), fmtX(x.rssOverMin!, 1), fmtX(x.rssAboveBaselineOverMin!, 2)]);
+          ? [s.n.toExponential(0), x.label, 'failed', '', '', '', '', x.error.slice(0, 80)]
+          : [s.n.toExponential(0), x.label, ms(x.ms!.median), fmtX(x.xBound!), x.faultsPerStep!.toFixed(0), fmtBytes(x.peakRss!), fmtX(x.rssOverMin!, 1), fmtX(x.rssAboveBaselineOverMin!, 2)]);
       }
     }
-    out.push(mdTable(['N', 'implementation', 'ms/step', 'x bound', 'peak RSS', 'RSS / 16N', 'above baseline / 16N'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r']));
+    out.push(mdTable(['N', 'implementation', 'ms/step', 'x bound', 'page faults/step', 'peak RSS', 'RSS / 16N', 'above baseline / 16N'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r']));
     out.push('');
     out.push(r.adamw.sizes.map((s) => `N=${s.n.toExponential(0)}: copy bandwidth ${(s.copyBandwidth / 1e9).toFixed(1)} GB/s, bound ${ms(s.boundMs)}/step, ` +
       `${s.rounds} rounds x ${s.stepsPerRound} step(s)${s.checksumMaxRelDiff !== undefined ? `, parameter checksums agree to ${s.checksumMaxRelDiff.toExponential(1)}` : ''}.`).join(' '));
@@ -99,6 +100,14 @@ export function renderMarkdown(r: Results): string {
     out.push('');
     out.push('"speed-up" = this implementation\'s time / onnx-train (cpu, 2 threads) time (> 1: onnx-train is faster). tf.train.adam adds epsilon ' +
       'after the bias correction (torch style), ORT AdamW mode 1 before it (transformers style), hence the slightly different tfjs losses.');
+    const pr = r.mnistProfile;
+    if (pr) {
+      const total = Object.values(pr.byPart).reduce((a, b) => a + b.us, 0);
+      const ops = Object.entries(pr.byOp).sort((a, b) => b[1] - a[1]).slice(0, 6);
+      out.push('', `Where the lowered step's time goes (ORT's own profiler, ${pr.threads} threads, ${pr.steps} steps, bare session): ${pr.kernelsPerRun.toFixed(0)} kernels per step; ` +
+        `${Object.entries(pr.byPart).map(([k, v]) => `${k} ${(v.us / 1e3).toFixed(2)} ms = ${((100 * v.us) / total).toFixed(0)}% (${v.kernels.toFixed(0)} kernels)`).join(', ')}; ` +
+        `by op: ${ops.map(([k, v]) => `${k} ${(v / 1e3).toFixed(2)} ms`).join(', ')}.`);
+    }
     const o = r.runtime?.overhead;
     if (o) out.push('', `Runtime overhead over a bare onnxruntime-node run of the same train_step.onnx with the same feeds (one process, ${o.threads} threads, alternating step by step on the same ORT session): ` +
       `**${o.overheadUs.toFixed(0)} µs/step = ${o.overheadPct.toFixed(1)}%** of the ${ms(o.bare.median)} bare step (time outside ORT's run: ${o.sessionOutsideUs.toFixed(0)} µs vs ${o.bareOutsideUs.toFixed(0)} µs, ${o.pairs} pairs); the runtime's own JS work alone is ${o.logicUs.toFixed(1)} µs.`);
@@ -130,10 +139,11 @@ export function renderMarkdown(r: Results): string {
     }
     const s = r.runtime.rss;
     if (s) {
-      rows.push([`RSS after ${s.warmup} warm-up steps (after GC)`, fmtBytes(s.start)]);
-      rows.push([`RSS after ${s.steps} more fused steps (after GC)`, `${fmtBytes(s.end)} (${pct(s.growthPct)})`]);
+      rows.push([`RSS after ${s.warmup} warm-up steps (after GC; median of the first 3 samples)`, fmtBytes(s.start)]);
+      rows.push([`RSS after ${s.steps} more fused steps (after GC; median of the last 3 samples)`, `${fmtBytes(s.end)} (${pct(s.growthPct)})`]);
       rows.push(['RSS without GC: after warm-up -> max sampled -> end', `${fmtBytes(s.rawStart)} -> ${fmtBytes(s.maxRaw)} -> ${fmtBytes(s.rawEnd)}`]);
       rows.push(['RSS after GC every 100 steps (MiB)', s.samples.map((x) => (x.rss / 2 ** 20).toFixed(0)).join(', ')]);
+      rows.push(['least-squares trend of those samples', `${s.trendPctPer1000 >= 0 ? '+' : ''}${s.trendPctPer1000.toFixed(2)}% per 1,000 steps`]);
       rows.push(['JS heap used (after GC): start -> end', `${fmtBytes(s.heapStart)} -> ${fmtBytes(s.heapEnd)}`]);
       rows.push([`median step over the ${s.steps} steps`, ms(s.ms.median)]);
     }
@@ -145,13 +155,22 @@ export function renderMarkdown(r: Results): string {
     out.push('## 5. Browser (Chromium): onnx-train vs TensorFlow.js', '');
     if (r.web.skipped) out.push(`Not measured: ${r.web.skipped}`);
     else {
-      const w = r.web.result as { browser: string; adapter: string; batch: number; backends: Record<string, { onnxTrain: number; tfjs: number; ratio: number; steps: number }> };
-      out.push(`${w.browser}, WebGPU adapter ${w.adapter} (a software GPU where it says SwiftShader), batch ${w.batch}, same MLP, weights, batches and Adam settings in one page.`, '');
-      out.push(mdTable(['backend', 'onnx-train samples/s', 'TensorFlow.js samples/s', 'onnx-train / tfjs', 'steps'],
-        Object.entries(w.backends).map(([k, b]) => [k, b.onnxTrain.toFixed(0), b.tfjs.toFixed(0), fmtX(b.ratio), String(b.steps)])));
+      type Backend = { onnxTrain?: number; tfjs?: number; ratio?: number; medianRatio?: number; rounds?: number; steps?: number };
+      type Row = { runtime: string; backend: string; samplesPerSec?: number; median?: number };
+      const w = r.web.result as { browser?: string; adapter?: string; batch?: number; backends?: Record<string, Backend>; rows?: Row[] };
+      const med = (rt: string, be: string) => w.rows?.find((x) => x.runtime === rt && x.backend === be)?.median;
+      out.push(`${w.browser ?? 'chromium'}, WebGPU adapter "${w.adapter ?? 'n/a'}" (SwiftShader = a software GPU: those numbers are CPU numbers), batch ${w.batch ?? '?'}; ` +
+        'same MLP, weights, batches and Adam settings, onnx-train and tfjs alternating in one page (tools/bench/web-bench.ts).', '');
+      out.push(mdTable(['backend', 'onnx-train samples/s (median / best round)', 'TensorFlow.js samples/s (median / best round)', 'onnx-train / tfjs (medians)', 'rounds x steps'],
+        Object.entries(w.backends ?? {}).map(([k, b]) => {
+          const mo = med('onnx-train', k), mt = med('tfjs', k);
+          return [k, `${mo?.toFixed(0) ?? 'n/a'} / ${b.onnxTrain?.toFixed(0) ?? 'n/a'}`, `${mt?.toFixed(0) ?? 'n/a'} / ${b.tfjs?.toFixed(0) ?? 'n/a'}`,
+            fmtX(b.medianRatio ?? (mo !== undefined && mt !== undefined ? mo / mt : NaN)), `${b.rounds ?? 1} x ${b.steps ?? '?'}`];
+        })));
     }
     out.push('');
   }
+
   if (r.errors.length) {
     out.push('## Errors', '', ...r.errors.map((x) => `- ${x}`), '');
   }

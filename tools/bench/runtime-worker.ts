@@ -11,15 +11,23 @@
  *     Requests: {op: 'pairs', steps} -> {session, bare}, each {total, outside} per step (alternating step by step;
  *     `outside` = the step's time minus the time spent inside ORT's session.run), {op: 'block', which, steps} -> {times}.
  *
+ *   tsx tools/bench/runtime-worker.ts profile <threads> <batch>
+ *     {op: 'profile', warmup, steps} -> ORT's own profile of the lowered train_step.onnx (bare loop): kernel time
+ *     per step by part (forward, backward, optimizer) and by op type, and the number of kernels per step.
+ *
  *   node --expose-gc --import tsx tools/bench/runtime-worker.ts rss <threads> <batch>
  *     {op: 'rss', warmup, steps} -> RSS after warm-up and at the end (both after a full GC, and raw), samples.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CoreSession, TrainingSession } from '../../src/runtime/node.js';
 import { NodeEngine } from '../../src/runtime/adapters/node.js';
 import type { Engine, EngineSession, HostTensor, SessionOptions, TensorArray, TensorType } from '../../src/runtime/engine.js';
 import { currentRss, now, serveWorker, type WorkerHandler } from './common.js';
 import { batchRing, loweredMnist, mnistPaths, RING } from './mnist-setup.js';
+import { stateFromCheckpoint } from '../../src/runtime/state.js';
 
 const [mode, threadsArg, batchArg] = process.argv.slice(2);
 const threads = Number(threadsArg);
@@ -98,6 +106,7 @@ async function setup(): Promise<WorkerHandler> {
     };
   }
 
+  if (mode === 'profile') return profileHandler(ring);
   if (mode !== 'overhead') throw new Error(`unknown mode ${mode}`);
   // The session under test is built through a capturing engine so that the bare runs can use the very same
   // onnxruntime-node InferenceSession (same thread pool, same arena): the only difference left is the runtime.
@@ -183,6 +192,62 @@ async function setup(): Promise<WorkerHandler> {
       const t = { total: [] as number[], outside: [] as number[] };
       for (let j = 0; j < Number(req.steps); j++) await timed(f, t);
       return { times: t.total };
+    },
+  };
+}
+
+/** ORT profiling of the lowered MNIST train step, bare loop (profiling adds a little per node; read the shares). */
+async function profileHandler(ring: ReturnType<typeof batchRing>): Promise<WorkerHandler> {
+  const bundle = await loweredMnist();
+  const m = bundle.manifest;
+  const ts = m.trainStep!;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-train-profile-'));
+  const s = await ort.InferenceSession.create(bundle.models.trainStep!, {
+    executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, enableProfiling: true, profileFilePrefix: path.join(dir, 'p'),
+  });
+  const st = stateFromCheckpoint(m, bundle.checkpoint);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [n, t] of [...st.params, ...st.optimizer]) feeds[n] = new ort.Tensor('float32', t.data as Float32Array, t.dims as number[]);
+  if (ts.lrInput) feeds[ts.lrInput] = new ort.Tensor('float32', Float32Array.of(m.optimizer.lr), [1]);
+  const feedBack = [...Object.entries(ts.paramOutputs).map(([p, o]) => [o, p]), ...Object.entries(ts.stateOutputs).map(([x, o]) => [o, x])];
+  let k = 0;
+  const step = async () => {
+    feeds[ts.stepInput] = new ort.Tensor('int64', BigInt64Array.of(BigInt(++k)), [1]);
+    feeds.input = new ort.Tensor('float32', ring[k % RING].images, [batch, 784]);
+    feeds.labels = new ort.Tensor('int64', ring[k % RING].labels, [batch]);
+    const out = await s.run(feeds);
+    for (const [o, i] of feedBack) feeds[i] = out[o];
+  };
+  return {
+    run: () => { throw new Error('use {op: "profile"}'); },
+    async call(req) {
+      if (req.op !== 'profile') throw new Error(`unknown op ${String(req.op)}`);
+      for (let j = 0; j < Number(req.warmup); j++) await step();
+      for (let j = 0; j < Number(req.steps); j++) await step();
+      s.endProfiling();
+      await s.release();
+      const file = fs.readdirSync(dir).map((f) => path.join(dir, f)).find((f) => f.endsWith('.json'));
+      if (!file) throw new Error('ORT wrote no profile');
+      const events = JSON.parse(fs.readFileSync(file, 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+      fs.rmSync(dir, { recursive: true, force: true });
+      const runs = events.filter((e) => e.name === 'model_run').slice(Number(req.warmup));
+      const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+      const perRun = kernels.length / Math.max(1, events.filter((e) => e.name === 'model_run').length);
+      // The last `steps` runs' kernels (the profile holds warm-up runs first).
+      const timed = kernels.slice(kernels.length - Math.round(perRun * runs.length));
+      const part = (n: string) => (n.startsWith('optim/') ? 'optimizer' : /_?[Gg]rad/.test(n) ? 'backward' : 'forward');
+      const byPart: Record<string, { us: number; kernels: number }> = {};
+      const byOp: Record<string, number> = {};
+      for (const e of timed) {
+        const p = part(e.name.replace(/_kernel_time$/, ''));
+        byPart[p] ??= { us: 0, kernels: 0 };
+        byPart[p].us += e.dur / runs.length;
+        byPart[p].kernels += 1 / runs.length;
+        const op = e.args?.op_name ?? '?';
+        byOp[op] = (byOp[op] ?? 0) + e.dur / runs.length;
+      }
+      const runUs = runs.map((r) => r.dur).sort((a, b) => a - b)[runs.length >> 1];
+      return { runUs, kernelsPerRun: perRun, byPart, byOp };
     },
   };
 }

@@ -17,15 +17,15 @@ export interface MnistImpl {
 }
 
 export const MNIST_IMPLS = (batch: number): MnistImpl[] => [
-  { key: 'ot-cpu2', label: 'onnx-train, cpu, 2 threads', group: 'onnx-train', args: ['ot', 'cpu', '2', String(batch)], steps: 30 },
-  { key: 'ot-cpu1', label: 'onnx-train, cpu, 1 thread', group: 'onnx-train', args: ['ot', 'cpu', '1', String(batch)], steps: 25 },
-  { key: 'ot-wasm', label: 'onnx-train, wasm (onnxruntime-web)', group: 'onnx-train', args: ['ot', 'wasm', '1', String(batch)], steps: 12 },
-  { key: 'bare-cpu2', label: 'same train_step.onnx, bare onnxruntime-node session, 2 threads', group: 'reference', args: ['bare', '2', String(batch)], steps: 30 },
-  { key: 'hand-cpu2', label: 'hand-written fused graph, onnxruntime-node, 2 threads', group: 'reference', args: ['hand', 'cpu', '2', String(batch)], steps: 30 },
-  { key: 'hand-cpu1', label: 'hand-written fused graph, onnxruntime-node, 1 thread', group: 'reference', args: ['hand', 'cpu', '1', String(batch)], steps: 25 },
-  { key: 'hand-wasm', label: 'hand-written fused graph, onnxruntime-web wasm', group: 'reference', args: ['hand', 'wasm', '1', String(batch)], steps: 12 },
-  { key: 'tfjs-tuned', label: 'TensorFlow.js wasm, tuned (explicit gradients)', group: 'tfjs', args: ['tfjs', 'tuned', String(batch)], steps: 12 },
-  { key: 'tfjs-idiomatic', label: 'TensorFlow.js wasm, idiomatic (optimizer.minimize)', group: 'tfjs', args: ['tfjs', 'idiomatic', String(batch)], steps: 5 },
+  { key: 'ot-cpu2', label: 'onnx-train, cpu, 2 threads', group: 'onnx-train', args: ['ot', 'cpu', '2', String(batch)], steps: 15 },
+  { key: 'ot-cpu1', label: 'onnx-train, cpu, 1 thread', group: 'onnx-train', args: ['ot', 'cpu', '1', String(batch)], steps: 12 },
+  { key: 'ot-wasm', label: 'onnx-train, wasm (onnxruntime-web)', group: 'onnx-train', args: ['ot', 'wasm', '1', String(batch)], steps: 6 },
+  { key: 'bare-cpu2', label: 'same train_step.onnx, bare onnxruntime-node session, 2 threads', group: 'reference', args: ['bare', '2', String(batch)], steps: 15 },
+  { key: 'hand-cpu2', label: 'hand-written fused graph, onnxruntime-node, 2 threads', group: 'reference', args: ['hand', 'cpu', '2', String(batch)], steps: 15 },
+  { key: 'hand-cpu1', label: 'hand-written fused graph, onnxruntime-node, 1 thread', group: 'reference', args: ['hand', 'cpu', '1', String(batch)], steps: 12 },
+  { key: 'hand-wasm', label: 'hand-written fused graph, onnxruntime-web wasm', group: 'reference', args: ['hand', 'wasm', '1', String(batch)], steps: 6 },
+  { key: 'tfjs-tuned', label: 'TensorFlow.js wasm, tuned (explicit gradients)', group: 'tfjs', args: ['tfjs', 'tuned', String(batch)], steps: 6 },
+  { key: 'tfjs-idiomatic', label: 'TensorFlow.js wasm, idiomatic (optimizer.minimize)', group: 'tfjs', args: ['tfjs', 'idiomatic', String(batch)], steps: 3 },
 ];
 
 /** Reference numbers measured earlier on this machine kind (from the issue), ms/step. */
@@ -63,11 +63,11 @@ export async function benchMnist(opts: { batch: number; rounds: number; warmupSt
   log(`MNIST MLP train step, batch ${opts.batch}: starting ${impls.length} workers`);
   const { workers, failed } = await startAll(impls.map((i) => ({ label: i.key, script: 'mnist-worker.ts', args: i.args })), log);
   try {
-    const warm = await interleave(workers, 1, (l) => Math.min(opts.warmupSteps, impls.find((i) => i.key === l)!.steps * 2));
+    const warm = await interleave(workers, 1, (l) => Math.min(opts.warmupSteps, impls.find((i) => i.key === l)!.steps * 3));
     for (const [l, e] of warm.errors) failed.set(l, e);
     const live = workers.filter((w) => !failed.has(w.label));
     log(`MNIST: ${opts.rounds} rounds, interleaved`);
-    const r = await interleave(live, opts.rounds, (l) => impls.find((i) => i.key === l)!.steps, log);
+    const r = await interleave(live, opts.rounds, (l) => impls.find((i) => i.key === l)!.steps, (line) => { if (!line.includes('round') || /round (1|\d*0)\//.test(line)) log(line); });
     for (const [l, e] of r.errors) failed.set(l, e);
     const infos = new Map<string, Record<string, unknown>>();
     for (const w of live) if (!failed.has(w.label)) infos.set(w.label, await w.info());
