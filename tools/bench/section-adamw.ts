@@ -78,7 +78,7 @@ async function oneSize(plan: AdamWPlan, log: (s: string) => void): Promise<AdamW
       : { label: i.key, script: 'adamw-worker.ts', args: [i.impl, String(n), ...i.args], env: i.env })),
   ];
   const { workers, failed } = await startAll(specs, log);
-  let byLabel = new Map<string, BenchWorker>(workers.map((w) => [w.label, w]));
+  const byLabel = new Map<string, BenchWorker>(workers.map((w) => [w.label, w]));
   try {
     // Warm-up (JIT, first-touch page faults, ORT arena growth): not recorded. The raised-threshold variant needs a
     // few steps before malloc's heap has grown to hold every intermediate.
@@ -119,7 +119,6 @@ async function oneSize(plan: AdamWPlan, log: (s: string) => void): Promise<AdamW
     return res;
   } finally {
     await Promise.all(workers.map((w) => w.close()));
-    byLabel = new Map();
   }
 }
 
