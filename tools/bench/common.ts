@@ -326,6 +326,9 @@ export function fmtBytes(b: number): string {
   return `${(b / (1 << 20)).toFixed(0)} MiB`;
 }
 
+/** 1000000 -> "1e6", 50000000 -> "5e7". */
+export const fmtN = (n: number) => n.toExponential().replace(/\.?0*e\+?/, 'e');
+
 export const fmtX = (x: number, digits = 2) => (Number.isFinite(x) ? `${x.toFixed(digits)}x` : 'n/a');
 
 /** A plain-text table for stdout. */

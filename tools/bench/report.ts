@@ -6,7 +6,7 @@ import type { AdamWResult } from './section-adamw.js';
 import type { SetResult } from './section-artifacts.js';
 import type { MnistResult } from './section-mnist.js';
 import type { OverheadResult, ProfileResult, RssResult } from './section-runtime.js';
-import { fmtBytes, fmtMs, fmtX, mdTable } from './common.js';
+import { fmtBytes, fmtMs, fmtN, fmtX, mdTable } from './common.js';
 
 export interface Environment {
   readonly date: string;
@@ -74,13 +74,13 @@ export function renderMarkdown(r: Results): string {
     for (const s of r.adamw.sizes) {
       for (const x of s.impls) {
         rows.push(x.error
-          ? [s.n.toExponential(0), x.label, 'failed', '', '', '', '', x.error.slice(0, 80)]
-          : [s.n.toExponential(0), x.label, ms(x.ms!.median), fmtX(x.xBound!), x.faultsPerStep!.toFixed(0), fmtBytes(x.peakRss!), fmtX(x.rssOverMin!, 1), fmtX(x.rssAboveBaselineOverMin!, 2)]);
+          ? [fmtN(s.n), x.label, 'failed', '', '', '', '', x.error.slice(0, 80)]
+          : [fmtN(s.n), x.label, ms(x.ms!.median), fmtX(x.xBound!), x.faultsPerStep!.toFixed(0), fmtBytes(x.peakRss!), fmtX(x.rssOverMin!, 1), fmtX(x.rssAboveBaselineOverMin!, 2)]);
       }
     }
     out.push(mdTable(['N', 'implementation', 'ms/step', 'x bound', 'page faults/step', 'peak RSS', 'RSS / 16N', 'above baseline / 16N'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r']));
     out.push('');
-    out.push(r.adamw.sizes.map((s) => `N=${s.n.toExponential(0)}: copy bandwidth ${(s.copyBandwidth / 1e9).toFixed(1)} GB/s, bound ${ms(s.boundMs)}/step, ` +
+    out.push(r.adamw.sizes.map((s) => `N=${fmtN(s.n)}: copy bandwidth ${(s.copyBandwidth / 1e9).toFixed(1)} GB/s, bound ${ms(s.boundMs)}/step, ` +
       `${s.rounds} rounds x ${s.stepsPerRound} step(s)${s.checksumMaxRelDiff !== undefined ? `, parameter checksums agree to ${s.checksumMaxRelDiff.toExponential(1)}` : ''}.`).join(' '));
     if (r.adamw.graph) out.push('', `onnx-train's AdamW graph (src/ops/optim, as built in this run): ${r.adamw.graph.nodes} nodes; its N-sized tensor traffic is ${r.adamw.graph.bytesPerParam} bytes/param per step if every node is a separate pass (${(r.adamw.graph.bytesPerParam / 28).toFixed(1)}x the 28-byte minimum).`);
     out.push('');
@@ -92,6 +92,7 @@ export function renderMarkdown(r: Results): string {
     out.push(`784-500-10 MLP (Gemm+Relu, softmax cross-entropy mean), batch ${m.batch}, AdamW with the artifacts' settings; same initial weights ` +
       '(the mnist-mlp-web checkpoint) and the same MNIST batches everywhere; the loss is read back every step. onnx-train = ' +
       '`TrainingSession.create` on the original ORT artifacts (lowered on the fly) and `trainStep()` (one fused graph run). ' +
+      '"wasm" is onnxruntime-web in Node with 1 thread (what onnx-train\'s createEngine picks on 2 cores). ' +
       `${m.rounds} interleaved rounds.`, '');
     out.push(mdTable(['implementation', 'ms/step', 'samples/s', 'onnx-train (cpu, 2 threads) speed-up', `loss after ${m.lossStep} steps`, 'earlier reference'],
       m.impls.map((x) => x.error ? [x.label, 'failed', '', '', '', x.error.slice(0, 80)] : [
