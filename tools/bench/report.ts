@@ -140,12 +140,13 @@ export function renderMarkdown(r: Results): string {
     }
     const s = r.runtime.rss;
     if (s) {
-      rows.push([`RSS after ${s.warmup} warm-up steps (after GC; median of the first 3 samples)`, fmtBytes(s.start)]);
-      rows.push([`RSS after ${s.steps} more fused steps (after GC; median of the last 3 samples)`, `${fmtBytes(s.end)} (${pct(s.growthPct)})`]);
-      rows.push(['RSS without GC: after warm-up -> max sampled -> end', `${fmtBytes(s.rawStart)} -> ${fmtBytes(s.maxRaw)} -> ${fmtBytes(s.rawEnd)}`]);
-      rows.push(['RSS after GC every 100 steps (MiB)', s.samples.map((x) => (x.rss / 2 ** 20).toFixed(0)).join(', ')]);
+      rows.push([`RSS after ${s.warmup} warm-up steps (median of the first 3 samples)`, fmtBytes(s.start)]);
+      rows.push([`RSS after ${s.steps} more fused steps (median of the last 3 samples)`, `${fmtBytes(s.end)} (${pct(s.growthPct)})`]);
+      rows.push(['RSS every 100 steps (MiB)', s.samples.map((x) => (x.raw / 2 ** 20).toFixed(0)).join(', ')]);
       rows.push(['least-squares trend of those samples', `${s.trendPctPer1000 >= 0 ? '+' : ''}${s.trendPctPer1000.toFixed(2)}% per 1,000 steps`]);
-      rows.push(['JS heap used (after GC): start -> end', `${fmtBytes(s.heapStart)} -> ${fmtBytes(s.heapEnd)}`]);
+      rows.push(['RSS right after a forced full GC: after warm-up -> end (a forced GC lets malloc hand back a varying part of the heap: single samples, not a trend)',
+        `${fmtBytes(s.gcStart)} -> ${fmtBytes(s.gcEnd)} (${pct(s.gcGrowthPct)})`]);
+      rows.push(['JS heap used after GC: start -> end (where a leak of JS objects would show)', `${fmtBytes(s.heapStart)} -> ${fmtBytes(s.heapEnd)}`]);
       rows.push([`median step over the ${s.steps} steps`, ms(s.ms.median)]);
     }
     out.push(mdTable(['measure', 'value'], rows));

@@ -79,12 +79,13 @@ async function setup(): Promise<WorkerHandler> {
         if (req.op !== 'rss') throw new Error(`unknown op ${String(req.op)}`);
         const warmup = Number(req.warmup), steps = Number(req.steps);
         for (let j = 0; j < warmup; j++, k++) await session.trainStep(feedsOf(k));
+        // RSS as the process has it every 100 steps (no forced GC in between: it would change what malloc keeps);
+        // a full GC only at the start and the end, for what is really retained.
         const rawStart = currentRss();
         fullGc();
         const start = currentRss();
         const heapStart = process.memoryUsage().heapUsed;
-        // Every 100 steps: RSS as it is (raw), then after a full GC (what is really retained).
-        const samples: { step: number; raw: number; rss: number }[] = [];
+        const samples: { step: number; raw: number }[] = [];
         const times: number[] = [];
         let maxRaw = rawStart;
         for (let j = 1; j <= steps; j++, k++) {
@@ -94,12 +95,12 @@ async function setup(): Promise<WorkerHandler> {
           if (j % 100 === 0 || j === steps) {
             const raw = currentRss();
             maxRaw = Math.max(maxRaw, raw);
-            fullGc();
-            samples.push({ step: j, raw, rss: currentRss() });
+            samples.push({ step: j, raw });
           }
         }
         const rawEnd = samples[samples.length - 1].raw;
-        const end = samples[samples.length - 1].rss;
+        fullGc();
+        const end = currentRss();
         const heapEnd = process.memoryUsage().heapUsed;
         return { gcAvailable: !!gc, rawStart, start, rawEnd, end, maxRaw, heapStart, heapEnd, samples, times, completedSteps: Number(session.step) };
       },

@@ -4,8 +4,8 @@
  *   train_step.onnx, same feeds), alternating step by step in one process: the time each spends outside ORT's
  *   session.run (a wrapper times the native run), plus the runtime's own JS work alone (stub engine).
  * - RSS over 1,000 fused steps: after a warm-up long enough for ORT's arena and malloc to settle (RSS climbs for
- *   the first few hundred steps, then stays flat), and at the end, each after a full GC (so garbage output
- *   buffers awaiting collection do not count); samples every 100 steps; growth in %.
+ *   the first few hundred steps, then stays flat) and at the end, from samples every 100 steps; growth in % and
+ *   the trend; the same after a full GC, and the JS heap after GC (what a leak of JS objects would show in).
  */
 import { BenchWorker, fmtBytes, fmtMs, median, summarize, textTable, type Summary } from './common.js';
 
@@ -32,16 +32,19 @@ export interface RssResult {
   readonly steps: number;
   readonly warmup: number;
   readonly gcAvailable: boolean;
+  /** RSS after warm-up and at the end (medians of the first / last three samples, no forced GC). */
   readonly start: number;
   readonly end: number;
-  readonly rawStart: number;
-  readonly rawEnd: number;
-  readonly maxRaw: number;
   readonly growthPct: number;
+  /** RSS right after a full GC, after warm-up and at the end. */
+  readonly gcStart: number;
+  readonly gcEnd: number;
+  readonly gcGrowthPct: number;
+  readonly maxRaw: number;
   readonly heapStart: number;
   readonly heapEnd: number;
-  readonly samples: readonly { step: number; raw: number; rss: number }[];
-  /** Least-squares slope of the GC'd RSS samples, % of the start per 1,000 steps. */
+  readonly samples: readonly { step: number; raw: number }[];
+  /** Least-squares slope of the RSS samples, % of the start per 1,000 steps. */
   readonly trendPctPer1000: number;
   readonly ms: Summary;
   readonly goal: { readonly text: string; readonly met: boolean };
@@ -92,26 +95,27 @@ export async function benchRss(opts: { threads: number; batch: number; warmup: n
   const w = await BenchWorker.start('rss', 'runtime-worker.ts', ['rss', String(opts.threads), String(opts.batch)], { nodeArgs: ['--expose-gc'] });
   try {
     const r = await w.request({ op: 'rss', warmup: opts.warmup, steps: opts.steps }, 600_000);
-    // Start and end: medians of the first and last three GC'd samples (one GC'd sample alone moves by a few % with
-    // what malloc happens to return to the OS at that moment).
-    const samples = r.samples as { step: number; raw: number; rss: number }[];
-    const gcd = [Number(r.start), ...samples.map((x) => x.rss)];
-    const start = median(gcd.slice(0, 3)), end = median(gcd.slice(-3));
+    // RSS as the process has it, sampled every 100 steps (a forced GC makes malloc hand back a varying part of the
+    // heap, so forced-GC samples jump between levels); start and end are the medians of the first and last three
+    // samples, so one sample taken just before V8 collects does not decide the result.
+    const samples = r.samples as { step: number; raw: number }[];
+    const raw = [Number(r.rawStart), ...samples.map((x) => x.raw)];
+    const start = median(raw.slice(0, 3)), end = median(raw.slice(-3));
     const growthPct = ((end - start) / start) * 100;
-    // Least-squares trend of the GC'd samples: a leak is a steady slope, noise is not.
-    const xs = [0, ...samples.map((x) => x.step)];
-    const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = gcd.reduce((a, b) => a + b, 0) / gcd.length;
-    const slope = xs.reduce((a, x, i) => a + (x - mx) * (gcd[i] - my), 0) / Math.max(1e-9, xs.reduce((a, x) => a + (x - mx) ** 2, 0));
+    const gcStart = Number(r.start), gcEnd = Number(r.end);
+    // Least-squares trend of the samples taken during the run: a leak is a steady slope, noise is not.
+    const xs = samples.map((x) => x.step), ys = samples.map((x) => x.raw);
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / Math.max(1e-9, xs.reduce((a, x) => a + (x - mx) ** 2, 0));
     const trendPctPer1000 = ((slope * 1000) / start) * 100;
     const res: RssResult = {
-      steps: opts.steps, warmup: opts.warmup, gcAvailable: Boolean(r.gcAvailable), start, end, rawStart: Number(r.rawStart), rawEnd: Number(r.rawEnd),
-      maxRaw: Number(r.maxRaw), growthPct, heapStart: Number(r.heapStart), heapEnd: Number(r.heapEnd),
-      samples, trendPctPer1000, ms: summarize(r.times as number[]),
-      // A leak shows as growth; RSS that falls (malloc returning memory) is not growth.
-      goal: { text: 'RSS flat within 5% over 1,000 fused steps', met: growthPct <= 5 },
+      steps: opts.steps, warmup: opts.warmup, gcAvailable: Boolean(r.gcAvailable), start, end, growthPct, gcStart, gcEnd, gcGrowthPct: ((gcEnd - gcStart) / gcStart) * 100,
+      maxRaw: Number(r.maxRaw), heapStart: Number(r.heapStart), heapEnd: Number(r.heapEnd), samples, trendPctPer1000, ms: summarize(r.times as number[]),
+      goal: { text: 'RSS flat within 5% over 1,000 fused steps', met: Math.abs(growthPct) <= 5 },
     };
-    log(`RSS after ${opts.warmup} warm-up steps ${fmtBytes(start)}, after ${opts.steps} more ${fmtBytes(end)} (${growthPct >= 0 ? '+' : ''}${growthPct.toFixed(2)}%; medians of the first / last 3 GC'd samples: ${gcd.map((x) => (x / 2 ** 20).toFixed(0)).join(', ')} MiB; trend ${trendPctPer1000.toFixed(2)}% per 1,000 steps); ` +
-      `raw (no GC) ${fmtBytes(res.rawStart)} -> max ${fmtBytes(res.maxRaw)}; JS heap ${fmtBytes(res.heapStart)} -> ${fmtBytes(res.heapEnd)}; ${fmtMs(res.ms.median)}/step\n`);
+    const mib = (xs2: number[]) => xs2.map((x) => (x / 2 ** 20).toFixed(0)).join(', ');
+    log(`RSS after ${opts.warmup} warm-up steps ${fmtBytes(start)}, after ${opts.steps} more ${fmtBytes(end)} (${growthPct >= 0 ? '+' : ''}${growthPct.toFixed(2)}%, trend ${trendPctPer1000.toFixed(2)}% per 1,000 steps); ` +
+      `samples every 100 steps ${mib(raw)} MiB; after a full GC ${mib([gcStart])} -> ${mib([gcEnd])} MiB; JS heap after GC ${fmtBytes(res.heapStart)} -> ${fmtBytes(res.heapEnd)}; ${fmtMs(res.ms.median)}/step\n`);
     return res;
   } finally {
     await w.close();
