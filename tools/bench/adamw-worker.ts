@@ -3,7 +3,7 @@
  * bench worker protocol (common.ts) so that run.ts can interleave it with the others.
  *
  * Usage: tsx tools/bench/adamw-worker.ts <impl> <N> [threads]
- *   impl: copy (memcpy bandwidth probe, 2 x 128 MiB) | js | tfjs-wasm | onnx-train
+ *   impl: copy (memcpy bandwidth probe, 2 x 128 MiB) | js | tfjs-wasm | onnx-train | onnx-train-chunk (in-cache floor)
  *
  * Every implementation is transformers AdamW (decoupled decay after the Adam step, bias correction folded into
  * the step size), in place: p, g, m, v are the only N-sized buffers an ideal implementation touches, 28 bytes
@@ -104,6 +104,32 @@ async function setup(): Promise<WorkerHandler> {
         return times;
       },
       info: () => ({ checksum: checksum(p.dataSync().subarray(0, 4096)), steps: t, baselineRss, backend: tf.getBackend() }),
+    };
+  }
+  if (impl === 'onnx-train-chunk') {
+    // The floor of the same graph with no DRAM traffic and no page faults at all: one cache-sized chunk, updated
+    // in place N / CHUNK times per "step" — what ORT's kernels plus the binding cost per parameter when memory is
+    // free. (Not an implementation: every run updates the same 64 Ki params.)
+    const { onnxAdamW } = await import('./adamw-onnx.js');
+    const CHUNK = 65536;
+    baselineRss = currentRss();
+    const c = init().p.subarray(0, CHUNK);
+    const chunk = { p: Float32Array.from(c), g: new Float32Array(CHUNK).fill(0.01), m: new Float32Array(CHUNK), v: new Float32Array(CHUNK) };
+    const s = await onnxAdamW(chunk.p, chunk.g, chunk.m, chunk.v, threads);
+    const runs = Math.round(N / CHUNK);
+    let t = 0;
+    return {
+      async run(steps) {
+        const times: number[] = [];
+        for (let k = 0; k < steps; k++) {
+          let ms = 0;
+          for (let r = 0; r < runs; r++) ms += await s.step();
+          times.push(ms * (N / (runs * CHUNK)));
+          t++;
+        }
+        return times;
+      },
+      info: () => ({ steps: t, baselineRss, nodes: s.nodes, threads, chunk: CHUNK, runsPerStep: runs }),
     };
   }
   if (impl === 'onnx-train') {

@@ -184,7 +184,7 @@ export class BenchWorker {
   }
 
   /** Starts a worker (a tsx script, or a python3 script when it ends in .py) and waits for its ready line. */
-  static async start(label: string, script: string, args: readonly string[], opts: { env?: Record<string, string>; nodeArgs?: readonly string[]; timeoutMs?: number } = {}): Promise<BenchWorker> {
+  static async start(label: string, script: string, args: readonly string[], opts: { env?: Record<string, string | undefined>; nodeArgs?: readonly string[]; timeoutMs?: number } = {}): Promise<BenchWorker> {
     const file = path.join(BENCH_DIR, script);
     const isPy = script.endsWith('.py');
     const cmd = isPy ? 'python3' : process.execPath;
@@ -289,7 +289,7 @@ export async function interleave(
  * Starts workers, two at a time (setups are CPU-bound and this machine has few cores; nothing is timed yet), and
  * returns them in the order of `specs`.
  */
-export async function startAll(specs: readonly { label: string; script: string; args: readonly string[]; env?: Record<string, string>; nodeArgs?: readonly string[] }[], log: (s: string) => void, parallel = 2): Promise<{ workers: BenchWorker[]; failed: Map<string, string> }> {
+export async function startAll(specs: readonly { label: string; script: string; args: readonly string[]; env?: Record<string, string | undefined>; nodeArgs?: readonly string[] }[], log: (s: string) => void, parallel = 2): Promise<{ workers: BenchWorker[]; failed: Map<string, string> }> {
   const started = new Map<string, BenchWorker>();
   const failed = new Map<string, string>();
   const t0 = now();

@@ -36,6 +36,8 @@ export interface Results {
   readonly web?: WebSection;
   readonly goals: readonly { readonly goal: string; readonly met: boolean; readonly measured: string; readonly why?: string }[];
   readonly errors: readonly string[];
+  /** Sections re-measured later with BENCH_UPDATE=1 (section -> ISO date); the others date from `environment`. */
+  readonly updated?: Readonly<Record<string, string>>;
 }
 
 const ms = (x: number | undefined) => (x === undefined ? 'n/a' : fmtMs(x));
@@ -48,7 +50,8 @@ export function renderMarkdown(r: Results): string {
   out.push(`Measured by \`npm run bench\` on ${e.date.slice(0, 10)}: ${e.cpu}, ${e.cores} cores, ${fmtBytes(e.memory)} RAM, Node ${e.node}, ` +
     `${Object.entries(e.versions).map(([k, v]) => `${k} ${v}`).join(', ')}. ` +
     `Load average at start ${e.loadAvgStart.map((x) => x.toFixed(1)).join('/')}${e.loadAvgEnd ? `, at end ${e.loadAvgEnd.map((x) => x.toFixed(1)).join('/')}` : ''}` +
-    `${e.wallSeconds ? `; the whole run took ${(e.wallSeconds / 60).toFixed(1)} min` : ''}.${e.quick ? ' **QUICK MODE (BENCH_QUICK=1): reduced sizes and repetitions, not for the README.**' : ''}`);
+    `${e.wallSeconds ? `; the whole run took ${(e.wallSeconds / 60).toFixed(1)} min` : ''}.${e.quick ? ' **QUICK MODE (BENCH_QUICK=1): reduced sizes and repetitions, not for the README.**' : ''}` +
+    (r.updated ? ` Re-measured since (BENCH_UPDATE=1, same machine kind): ${Object.entries(r.updated).map(([k, d]) => `${k} on ${d.slice(0, 16).replace('T', ' ')} UTC`).join(', ')}.` : ''));
   out.push('');
   out.push('This is a small shared CPU machine with other processes running: every implementation runs in its own process and ' +
     'the measurements alternate between them round by round, so load bursts hit all of them; numbers are medians over all ' +

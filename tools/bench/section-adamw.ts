@@ -4,6 +4,7 @@
  * memory-bandwidth bound measured in the same run (28 bytes/param at the single-core copy bandwidth of a memcpy
  * probe interleaved with them), and peak RSS over the 16 bytes/param an in-place implementation must hold.
  */
+import { MALLOC_OPT_OUT, MALLOC_TUNING } from '../../src/runtime/process-env.js';
 import { fmtBytes, fmtMs, fmtN, fmtX, interleave, median, startAll, summarize, textTable, type BenchWorker, type Summary } from './common.js';
 
 export const BYTES_MOVED = 28; // read p, g, m, v; write p, m, v
@@ -44,19 +45,22 @@ export interface AdamWResult {
   readonly goal: { readonly text: string; readonly met: boolean; readonly details: readonly string[] };
 }
 
+interface ImplSpec { readonly label: string; readonly impl: string; readonly args: readonly string[]; readonly key: string; readonly env?: Record<string, string | undefined>; readonly variant?: boolean }
+
+/** glibc's own malloc behaviour: the tuning variables removed and opted out of. */
+const GLIBC_DEFAULTS: Record<string, string | undefined> = { MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined, [MALLOC_OPT_OUT]: 'default' };
+
 /**
- * glibc returns freed blocks above its mmap threshold (at most 32 MiB by default) to the OS at once, so a
- * runtime that allocates and frees N-sized intermediates every step page-faults them in again every step. These
- * variables (read by glibc at process start) keep freed memory in the process instead.
+ * onnx-train as shipped runs with glibc's malloc tuned (the CLI restarts itself with MALLOC_TUNING; see
+ * src/runtime/process-env.ts): onnxruntime-node returns every output in a fresh buffer, which with glibc's defaults
+ * is page-faulted in afresh every step. The glibc-defaults row shows a library process started without it; the
+ * floor row runs the same graph on one cache-sized chunk (no DRAM traffic, no faults) scaled to N.
  */
-export const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '4294967296', MALLOC_TRIM_THRESHOLD_: '4294967296' };
-
-interface ImplSpec { readonly label: string; readonly impl: string; readonly args: readonly string[]; readonly key: string; readonly env?: Record<string, string>; readonly variant?: boolean }
-
 const IMPLS: readonly ImplSpec[] = [
-  { label: 'onnx-train (cpu, 1 thread)', impl: 'onnx-train', args: ['1'], key: 'onnx-train-1t' },
-  { label: 'onnx-train (cpu, 2 threads)', impl: 'onnx-train', args: ['2'], key: 'onnx-train-2t' },
-  { label: 'onnx-train (cpu, 1 thread, MALLOC_MMAP/TRIM_THRESHOLD_ raised)', impl: 'onnx-train', args: ['1'], key: 'onnx-train-1t-malloc', env: MALLOC_ENV, variant: true },
+  { label: 'onnx-train (cpu, 1 thread)', impl: 'onnx-train', args: ['1'], key: 'onnx-train-1t', env: MALLOC_TUNING },
+  { label: 'onnx-train (cpu, 2 threads)', impl: 'onnx-train', args: ['2'], key: 'onnx-train-2t', env: MALLOC_TUNING },
+  { label: 'onnx-train (cpu, 1 thread, glibc malloc defaults)', impl: 'onnx-train', args: ['1'], key: 'onnx-train-1t-glibc', env: GLIBC_DEFAULTS, variant: true },
+  { label: 'floor: the same graph on one 64 Ki-param chunk in cache, x N/64Ki (1 thread)', impl: 'onnx-train-chunk', args: ['1'], key: 'onnx-train-floor', env: MALLOC_TUNING, variant: true },
   { label: 'hand-written JS loop', impl: 'js', args: [], key: 'js' },
   { label: 'TensorFlow.js (wasm)', impl: 'tfjs-wasm', args: [], key: 'tfjs-wasm' },
   { label: 'numpy', impl: 'numpy', args: [], key: 'numpy' },
@@ -82,9 +86,9 @@ async function oneSize(plan: AdamWPlan, log: (s: string) => void): Promise<AdamW
   const { workers, failed } = await startAll(specs, log);
   const byLabel = new Map<string, BenchWorker>(workers.map((w) => [w.label, w]));
   try {
-    // Warm-up (JIT, first-touch page faults, ORT arena growth): not recorded. The raised-threshold variant needs a
-    // few steps before malloc's heap has grown to hold every intermediate.
-    const warm = await interleave(workers, 1, (l) => (l === 'copy' ? 2 : IMPLS.find((i) => i.key === l)?.env ? Math.max(4, plan.warmup) : plan.warmup));
+    // Warm-up (JIT, first-touch page faults, ORT arena growth): not recorded. With malloc tuned, a few steps pass
+    // before the heap has grown to hold every output buffer that is still waiting for V8's GC.
+    const warm = await interleave(workers, 1, (l) => (l === 'copy' ? 2 : IMPLS.find((i) => i.key === l)?.env === MALLOC_TUNING ? Math.max(4, plan.warmup) : plan.warmup));
     for (const [l, e] of warm.errors) failed.set(l, e);
     const live = workers.filter((w) => !failed.has(w.label));
     log(`AdamW N=${fmtN(n)}: ${plan.rounds} rounds x ${plan.steps} step(s), interleaved`);

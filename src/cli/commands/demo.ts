@@ -17,7 +17,7 @@ import type { ExecutionProvider } from '../../runtime/engine.js';
 import { loadMnist } from '../../runtime/data/mnist.js';
 import type { LoadedArray } from '../../runtime/data/tabular.js';
 import { defineCommand } from '../command.js';
-import { HF_FLAGS, formatSummary, hfOptionsOf, num, restartForWebGpu, runTrainingJob, type TrainJob } from './train.js';
+import { HF_FLAGS, formatSummary, hfOptionsOf, num, restartForRuntime, runTrainingJob, type TrainJob } from './train.js';
 
 /** The bundled MNIST artifact set (fixtures/mnist-mlp-web, MIT, see its SOURCE.md). */
 export const DEMO_ARTIFACTS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'mnist-mlp-web');
@@ -57,7 +57,7 @@ export default defineCommand({
   ].join('\n'),
   async run(args, io, ctx) {
     const f = args.flags;
-    const restarted = await restartForWebGpu(f.ep, ctx);
+    const restarted = await restartForRuntime(f.ep, ctx);
     if (restarted !== undefined) return restarted;
     const mnist = loadMnist();
     const arrays = (split: typeof mnist.train): LoadedArray[] => [

@@ -23,6 +23,7 @@ import { HF_OPTIMIZERS, type AugmentOptions } from '../../transforms/augment.js'
 import type { Manifest } from '../../transforms/manifest.js';
 import { OPTIMIZER_TYPES } from '../../ops/optim/spec.js';
 import { webgpuEnvFix } from '../../runtime/adapters/webgpu-env.js';
+import { glibcVersion, mallocTuningFix } from '../../runtime/process-env.js';
 import { defineCommand, processIO, type CliContext, type CliIO } from '../command.js';
 import { isReexec } from '../reexec.js';
 import { renderTrainingPlot } from '../plot.js';
@@ -381,13 +382,30 @@ export function formatSummary(s: TrainSummary, evalName = 'eval'): string {
 }
 
 /**
- * `--ep webgpu` on Linux without a GPU driver runs on SwiftShader, which needs LD_LIBRARY_PATH from process start:
- * the command restarts itself with it set. Returns the restarted run's exit code, or undefined to go on here.
+ * The environment a training run on `ep` wants from process start, or undefined when this process already has it:
+ * - `--ep webgpu` on Linux without a GPU driver runs on SwiftShader, which needs LD_LIBRARY_PATH (see
+ *   runtime/adapters/webgpu-env.ts);
+ * - onnxruntime-node EPs on glibc get the malloc thresholds of runtime/process-env.ts (every step's outputs come
+ *   back in fresh buffers; with glibc's defaults large ones are page-faulted in afresh each step).
  */
-export async function restartForWebGpu(ep: string, ctx: CliContext): Promise<number | undefined> {
-  if (ep !== 'webgpu' || isReexec()) return undefined;
-  const fix = webgpuEnvFix();
-  return fix?.needsRestart && ctx.reexec ? ctx.reexec(fix.env) : undefined;
+export function runtimeEnvFix(ep: string, env: NodeJS.ProcessEnv = process.env, glibc: string | null = glibcVersion() ?? null): Record<string, string> | undefined {
+  const add: Record<string, string> = {};
+  if (ep === 'webgpu') {
+    const fix = webgpuEnvFix(env);
+    if (fix?.needsRestart) Object.assign(add, fix.env);
+  }
+  if (ep !== 'wasm') Object.assign(add, mallocTuningFix(env, glibc) ?? {});
+  return Object.keys(add).length ? add : undefined;
+}
+
+/**
+ * Restarts the command with {@link runtimeEnvFix}'s variables when it has any (once: a restarted process never
+ * restarts again). Returns the restarted run's exit code, or undefined to go on in this process.
+ */
+export async function restartForRuntime(ep: string, ctx: CliContext): Promise<number | undefined> {
+  if (isReexec() || !ctx.reexec) return undefined;
+  const env = runtimeEnvFix(ep);
+  return env ? ctx.reexec(env) : undefined;
 }
 
 // ----------------------------------------------------------------------------------------- flags
@@ -476,7 +494,7 @@ export default defineCommand({
   ].join('\n'),
   async run(args, io, ctx) {
     const f = args.flags;
-    const restarted = await restartForWebGpu(f.ep, ctx);
+    const restarted = await restartForRuntime(f.ep, ctx);
     if (restarted !== undefined) return restarted;
     if (!f.data.length) throw new OnnxTrainError('BAD_ARGUMENT', 'missing --data <file>', 'run "onnx-train train --help" for usage');
     const read = (specs: readonly string[], labels: string | undefined) => [...specs, ...(labels ? [labels] : [])].flatMap(readDataFile);
