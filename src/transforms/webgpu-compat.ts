@@ -7,7 +7,7 @@
  * | ---------------------------------------------- | ------------------- | ----------------------------------------------------- |
  * | `LogSoftmax` (the body of SoftmaxCrossEntropyLoss) | `decomposeSce`   | max-shifted log-softmax from ReduceMax/Sub/Exp/ReduceSum/Log, then GatherElements/Neg/Reduce |
  * | 64-bit integers (`enableInt64` is off and the JS API cannot set it) | `narrowInt64Inputs` | int64 graph inputs become int32 (indices: labels) or float32 (counters: the optimizer step) |
- * | `Size` (an int64 shape op)                     | `sizeAsCount`       | `Cast(Size(x), T)` -> `ReduceSum(Cast(Equal(x, x), T))` (x cast to int32 first unless integer) |
+ * | `Size` (an int64 shape op), int64 `Div`        | `sizeAsCount`       | `Cast(Size(x), T)`, `Cast(Div(Size(X), Size(dY)), T)` (ReduceMean grad) -> the same in int32: a constant for a static shape, else `ReduceSum(Cast(Equal(xi, xi), int32))` |
  * | float64 kernels (and onnxruntime-web's wasm CPU EP has no float64 `Pow`) | `demoteFloat64` | every double value becomes float32 |
  *
  * The interface of the set does not change: the host keeps feeding int64 labels and an int64 step as the
@@ -21,7 +21,7 @@
  * Used by the web demo's build (tools/web/prepare.ts) and by the Node runtime for `executionProviders: ['webgpu']`
  * (src/runtime/node.ts webgpuBundle).
  */
-import { GraphBuilder } from '../builder/index.js';
+import { GraphBuilder, type Value } from '../builder/index.js';
 import { OnnxTrainError } from '../errors.js';
 import { Graph, Model, Node } from '../ir/graph.js';
 import { assertValid } from '../ir/validate.js';
@@ -29,6 +29,7 @@ import { DataType } from '../onnx/dtypes.js';
 import { makeTensor, tensorToArray } from '../onnx/tensor.js';
 import type { TensorProto } from '../onnx/types.js';
 import { cloneIrModel } from './fuse.js';
+import { inferShapeInfo, type GraphShapeInfo } from './shape-info.js';
 
 /** One rewrite: `check` returns why it does not apply (undefined = applies), `apply` edits the graph. */
 interface CompatRule<T> {
@@ -213,28 +214,145 @@ const narrowInt64Inputs: CompatRule<NarrowSite> = {
 
 // ------------------------------------------------------------------------------------------------ sizeAsCount
 
-/** `Cast(Size(x), to=T)` for an integer x: the element count as T, computed on the device. */
-const sizeAsCount: CompatRule<Node> = {
-  name: 'sizeAsCount',
-  find: (g) => g.nodes.filter((n) => n.opType === 'Size' && n.domain === ''),
-  check(g, n) {
-    const uses = g.uses(n.outputs[0]);
-    if (g.isGraphOutput(n.outputs[0]) || uses.length === 0 || !uses.every((u) => u.node.opType === 'Cast')) return `Size "${n.name}" is used other than through Cast`;
-    return undefined;
-  },
-  apply(b, n) {
-    const g = b.graph;
-    const x0 = b.value(n.inputs[0]);
-    // Equal(x, x) is true everywhere only for integers (NaN != NaN): count through an int32 copy otherwise.
-    const t = elemType(g, n.inputs[0]);
-    const x = t !== undefined && INTEGER_TYPES.has(t) ? x0 : b.op.Cast(x0, DataType.INT32);
-    for (const u of [...g.uses(n.outputs[0])]) {
-      const to = u.node.attrInt('to')!;
-      const count = b.op.ReduceSum(b.op.Cast(b.op.Equal(x, x), to), undefined, 0);
-      g.removeNode(u.node);
-      rename(g, count.name, u.node.outputs[0]);
+/**
+ * Where `Size` comes from, and what the EP lacks: ORT's gradient builders emit `Cast(Size(labels), float)` (the
+ * mean of a loss) and, for ReduceMean, `Scale(dY, Div(Size(X), Size(dY)))` whose lowering (core/scale.ts) reads
+ * `Cast(Div(Size(X), Size(dY)), float)`. Size is an int64 op the WebGPU EP does not have, and int64 Div/Cast do not
+ * run on it either (no 64-bit integers). A site is one connected "count expression": its Size nodes, the integer
+ * Div nodes between element counts (and integer constants), and the Casts that end it. Rewritten in int32, which
+ * the EP has (ReduceSum, Div, Mul, Equal and Cast on int32 all run on it):
+ *
+ * - `Size(x)` with a static shape is a constant;
+ * - otherwise `ReduceSum(Cast(Equal(xi, xi), int32))` with `xi = Cast(x, int32)` (Equal(x, x) is false for a float
+ *   NaN; an int32 copy counts every element), after slicing a float32 `x` to one element along each static axis and
+ *   multiplying by their product (the count then touches one element per symbolic position: [N, C, H, W] -> N);
+ * - the Divs take int32 operands (int64 constants narrowed, range-checked) and the Casts start from int32.
+ *
+ * Exact: integer division truncates in int32 as in int64, and every count fits int32 (a static one is checked; a
+ * counted one is the length of an int32 copy the device holds), so each Cast sees the same integer as before. Only
+ * Div is accepted between counts: its result is never larger than its dividend (a Mul of two counts could overflow
+ * int32). Integer constants in the expression must fit int32 too.
+ */
+interface CountSite {
+  readonly sizes: Node[];
+  /** Integer Div nodes of the expression, in discovery order (the Casts that end it stay as they are). */
+  readonly arith: Node[];
+  /** Why the site cannot be rewritten (found while collecting it). */
+  readonly problem?: string;
+}
+
+/** Integer ops allowed between element counts (see the doc above for why only Div). */
+const COUNT_ARITH = new Set(['Div']);
+const INT32_MAX = 2147483647;
+
+/** The count expressions of `g`, one per connected group of Size / Div / Cast nodes. */
+function countSites(g: Graph): CountSite[] {
+  const shapes = inferShapeInfo(g);
+  const seen = new Set<Node>();
+  const sites: CountSite[] = [];
+  for (const start of g.nodes) {
+    if (start.opType !== 'Size' || start.domain !== '' || seen.has(start)) continue;
+    const sizes: Node[] = [];
+    const arith: Node[] = [];
+    let problem: string | undefined;
+    const fail = (why: string) => { problem ??= why; };
+    const queue: Node[] = [start];
+    seen.add(start);
+    const visit = (n: Node) => {
+      if (!seen.has(n)) { seen.add(n); queue.push(n); }
+    };
+    while (queue.length) {
+      const n = queue.shift()!;
+      if (n.opType === 'Cast') continue; // an end of the expression: it now reads int32
+      if (n.opType === 'Size') {
+        sizes.push(n);
+        if (staticCount(shapes.shape(n.inputs[0])) > INT32_MAX) fail(`"${n.inputs[0]}" has more than 2^31 - 1 elements`);
+      } else {
+        arith.push(n);
+        for (const x of n.inputs) {
+          const p = g.producer(x);
+          if (p && p.domain === '' && (p.opType === 'Size' || COUNT_ARITH.has(p.opType))) { visit(p); continue; }
+          const c = constantOf(g, x);
+          if (c && c.data_type !== undefined && INTEGER_TYPES.has(c.data_type)) {
+            const bad = Array.from(readTensor(c) as ArrayLike<number | bigint>).find((v) => v > INT32_MAX || v < -INT32_MAX - 1);
+            if (bad !== undefined) fail(`the constant "${x}" of ${n.opType} "${n.name}" holds ${bad}, outside int32`);
+            continue;
+          }
+          fail(`${n.opType} "${n.name}" combines an element count with "${x}", which is neither a count nor an integer constant`);
+        }
+      }
+      const out = n.outputs[0];
+      const what = n.opType === 'Size' ? `Size "${n.name}"` : `the count computed by ${n.opType} "${n.name}"`;
+      if (g.isGraphOutput(out)) fail(`${what} is a graph output`);
+      const uses = g.uses(out);
+      for (const u of uses) {
+        const op = u.node.opType;
+        if (u.node.domain !== '') fail(`${what} is used by ${u.node.qualifiedOp} "${u.node.name}"`);
+        else if (op === 'Cast') {
+          const to = u.node.attrInt('to');
+          if (to === DataType.INT64 || to === DataType.UINT64) fail(`${what} is cast to a 64-bit integer by Cast "${u.node.name}"`);
+          visit(u.node);
+        } else if (COUNT_ARITH.has(op)) visit(u.node);
+        else fail(`${what} is used by ${op} "${u.node.name}" (only Cast, or Div between element counts, is rewritten)`);
+      }
     }
-    g.removeNode(n);
+    sites.push({ sizes, arith, problem });
+  }
+  return sites;
+}
+
+/** The product of the static dims (all of them, for a static shape). */
+function staticCount(dims: readonly (number | string)[] | undefined): number {
+  return (dims ?? []).reduce<number>((a, d) => (typeof d === 'number' ? a * d : a), 1);
+}
+
+/** The element count of `x` as an int32 scalar: a constant for a static shape, else counted on the device. */
+function countOf(b: GraphBuilder, shapes: GraphShapeInfo, x: string): Value {
+  const dims = shapes.shape(x);
+  const known = (dims ?? []).map((d, axis) => ({ d, axis })).filter((e): e is { d: number; axis: number } => typeof e.d === 'number');
+  const factor = staticCount(dims);
+  if (dims && (known.length === dims.length || factor === 0)) return b.const(factor, DataType.INT32);
+  let v = b.value(x);
+  const t = shapes.dtype(x) ?? elemType(b.graph, x);
+  // One element along every static axis; float32 only (1.30's WebGPU Slice puts an int32 input on the CPU EP).
+  const slice = t === DataType.FLOAT && known.length > 0 && factor > 1;
+  if (slice) v = b.op.Slice(v, known.map(() => 0), known.map(() => 1), known.map((e) => e.axis));
+  if (t !== DataType.INT32) v = b.op.Cast(v, DataType.INT32);
+  const count = b.op.ReduceSum(b.op.Cast(b.op.Equal(v, v), DataType.INT32), undefined, 0);
+  return slice ? b.op.Mul(count, b.const(factor, DataType.INT32)) : count;
+}
+
+/** Sets the element type recorded for `name` (value_info), when there is one. */
+function retype(g: Graph, name: string, to: number): void {
+  const vi = g.valueInfo.get(name);
+  if (vi?.type?.tensor_type) vi.type.tensor_type.elem_type = to;
+}
+
+const sizeAsCount: CompatRule<CountSite> = {
+  name: 'sizeAsCount',
+  find: countSites,
+  check: (_g, s) => s.problem,
+  apply(b, s) {
+    const g = b.graph;
+    const shapes = inferShapeInfo(g);
+    for (const n of s.sizes) {
+      const count = countOf(b, shapes, n.inputs[0]);
+      g.removeNode(n);
+      g.replaceAllUses(n.outputs[0], count.name);
+      g.valueInfo.delete(n.outputs[0]);
+    }
+    for (const n of s.arith) {
+      n.inputs = n.inputs.map((x) => {
+        const t = constantOf(g, x);
+        if (!t || t.data_type === DataType.INT32) return x;
+        const data = Array.from(readTensor(t) as ArrayLike<number | bigint>, Number); // range checked by countSites
+        const name = g.uniqueName(`${x}_int32`);
+        g.initializers.set(name, makeTensor(name, DataType.INT32, t.dims?.map(Number) ?? [], Int32Array.from(data)));
+        return name;
+      });
+      retype(g, n.outputs[0], DataType.INT32);
+    }
+    g.invalidate();
   },
 };
 
@@ -301,6 +419,7 @@ function label(site: unknown): string {
   if (site instanceof Node) return `${site.opType} "${site.name}"`;
   if (site instanceof Graph) return `graph "${site.name}"`;
   if (site && typeof site === 'object' && 'input' in site) return `input "${(site as NarrowSite).input}"`;
+  if (site && typeof site === 'object' && 'sizes' in site) return (site as CountSite).sizes.map((n) => `Size "${n.name}"`).join(', ');
   return String(site);
 }
 

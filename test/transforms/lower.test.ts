@@ -7,7 +7,7 @@ import { CORE_RULES, REFUSED, RULES } from '../../src/ops/lowering/index.js';
 import type { LoweringRule } from '../../src/ops/lowering/rule.js';
 import { lowerTrainingOps, planLowering, UnloweredOpsError } from '../../src/transforms/lower.js';
 import { isStandardOp } from '../../src/transforms/onnx-ops.js';
-import { numbers, ortTensor, run } from '../ops/lowering/core/harness.js';
+import { numbers, ortTensor, run } from '../helpers/lowering.js';
 
 const bytes = (m: Model) => Buffer.from(encodeModel(m.toProto())).toString('base64');
 

@@ -14,7 +14,7 @@ import { readModel } from '../../../../src/onnx/io.js';
 import { Model, type Node } from '../../../../src/ir/graph.js';
 import { CONV_NORM_RULES } from '../../../../src/ops/lowering/conv-norm/index.js';
 import { convGrad, randomTensor, rng, windowOutput } from '../../../reference/conv-norm.js';
-import { assertClose, f32, lowerCase, run, shapeInfo, values } from './harness.js';
+import { close, f32, lowerCase, nums, runModel, shapeInfo } from '../../../helpers/lowering.js';
 import { ort, type Feeds } from '../../../helpers/ort.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -108,11 +108,11 @@ for (const cfg of configs) {
       inputs: [{ name: 'dY', dtype: F, shape: ['N', M, ...ys] }, { name: 'X', dtype: F, shape: ['N', C, ...S] }, { name: 'W', dtype: F, shape: w.dims }],
       outputs: cfg.outputs, attrs: { kernel_shape: cfg.kernel, strides: cfg.strides, pads: cfg.pads, dilations: cfg.dilations, group },
     });
-    const out = await run(lowered.model, { dY: f32(dy), X: f32(x), W: f32(w) });
+    const out = await runModel(lowered.model, { dY: f32(dy), X: f32(x), W: f32(w) });
     const ref = convGrad(dy, x, w, group, p);
     const refs = { dX: ref.dX.data, dW: ref.dW.data, dB: ref.dB.data };
     for (const name of cfg.outputs.filter((o) => o) as ('dX' | 'dW' | 'dB')[]) {
-      assertClose(t, values(out[name]), refs[name], { rtol: 1e-4, atol: 1e-5 }, `${name} vs reference`);
+      close(t, nums(out[name]), refs[name], { rtol: 1e-4, atol: 1e-5 }, `${name} vs reference`);
     }
   });
 }
@@ -164,9 +164,9 @@ resnet('BatchNormInternal › resnet50-conv0 forward (opset 12) with all 53 lowe
   }
   // The lowered graph needs no running statistics (its running outputs are dead, as in ORT's artifacts).
   const mineFeeds = Object.fromEntries(a.graph.inputs.map((i) => [i.name!, feeds[i.name!]]));
-  const [mine, theirs] = [await run(a, mineFeeds), await run(o, feeds)];
+  const [mine, theirs] = [await runModel(a, mineFeeds), await runModel(o, feeds)];
   const loss = a.graph.outputs[0].name!;
-  const [x, y] = [values(mine[loss])[0], values(theirs[loss])[0]];
+  const [x, y] = [nums(mine[loss])[0], nums(theirs[loss])[0]];
   t.log(`loss: lowered ${x}, ORT BatchNormalization ${y}`);
   t.true(Number.isFinite(x));
   t.true(Math.abs(x - y) <= 1e-4 * Math.abs(y) + 1e-5, `loss ${x} vs ORT ${y}`);

@@ -2,7 +2,7 @@ import test from 'ava';
 import { GraphBuilder } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { averagePoolGrad, randomTensor, rng, windowOutput } from '../../../reference/conv-norm.js';
-import { assertClose, checkCase, f32, f64, finiteDifferences, lossOf, lowerCase, run, values, type NodeCase } from './harness.js';
+import { checkCase, close, f32, f64, finiteDifferences, lossOf, lowerCase, nums, runModel, type NodeCase } from '../../../helpers/lowering.js';
 
 const F = DataType.FLOAT;
 
@@ -72,19 +72,19 @@ for (const c of cases) {
     const x = randomTensor([c.N, c.C, ...c.S], r);
     const dy = randomTensor([c.N, c.C, ...ys], r);
     const lowered = lowerCase(nodeCase(c, ys));
-    const out = await run(lowered.model, { dY: f32(dy) });
+    const out = await runModel(lowered.model, { dY: f32(dy) });
     t.deepEqual(out.dX.dims, x.dims);
-    assertClose(t, values(out.dX), averagePoolGrad(dy, x.dims, p).data, { rtol: 1e-5, atol: 1e-6 }, 'dX vs reference');
+    close(t, nums(out.dX), averagePoolGrad(dy, x.dims, p).data, { rtol: 1e-5, atol: 1e-6 }, 'dX vs reference');
 
     // The forward AveragePool (float32 only in ORT) is linear in X: unit steps give exact differences.
     const b = GraphBuilder.create('avgpool_fwd', { opset: Math.max(c.opset, 17) });
     const y = b.op.AveragePool(b.input('X', F), { ...attrs(c), kernel_shape: c.kernel });
     lossOf(b, y, b.input('dY', DataType.DOUBLE));
     const fwdModel = b.toModel();
-    const fwdOut = await run(fwdModel, { X: f32(x), dY: f64(dy) });
-    t.true(Number.isFinite(values(fwdOut.loss)[0]));
+    const fwdOut = await runModel(fwdModel, { X: f32(x), dY: f64(dy) });
+    t.true(Number.isFinite(nums(fwdOut.loss)[0]));
     const fd = await finiteDifferences(fwdModel, { X: f32(x), dY: f64(dy) }, 'X', 1);
-    assertClose(t, values(out.dX), fd, { rtol: 1e-4, atol: 1e-5 }, 'dX vs finite differences');
+    close(t, nums(out.dX), fd, { rtol: 1e-4, atol: 1e-5 }, 'dX vs finite differences');
   });
 }
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { GraphBuilder, float, type Shape } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { batchNormTrain, randomTensor, rng } from '../../../reference/conv-norm.js';
-import { assertClose, checkCase, f32, f64, lowerCase, run, values, vec32, vec64, type NodeCase } from './harness.js';
+import { checkCase, close, f32, f64, lowerCase, nums, runModel, type NodeCase } from '../../../helpers/lowering.js';
 import type { ort } from '../../../helpers/ort.js';
 
 const F = DataType.FLOAT;
@@ -48,9 +48,9 @@ for (const c of cases) {
     const C = c.dims[1];
     const x = randomTensor(c.dims, r, -2, 3);
     const [scale, bias, mean, variance] = [randomTensor([C], r), randomTensor([C], r), randomTensor([C], r), randomTensor([C], r, 0.5, 2)].map((v) => v.data);
-    const vec = c.dtype === D ? vec64 : vec32;
+    const vec = c.dtype === D ? f64 : f32;
     const feeds = { X: c.dtype === D ? f64(x) : f32(x), scale: vec(scale), B: vec(bias), input_mean: vec(mean), input_var: vec(variance) };
-    const out = await run(lowerCase(nodeCase(c)).model, feeds);
+    const out = await runModel(lowerCase(nodeCase(c)).model, feeds);
     const eps = Math.fround(c.epsilon ?? 1e-5);
     const momentum = Math.fround(c.momentum ?? 0.9);
     const ref = batchNormTrain(x, scale, bias, mean, variance, eps, momentum);
@@ -59,7 +59,7 @@ for (const c of cases) {
       Y: ref.y.data, running_mean: ref.runningMean, running_var: ref.runningVar, saved_mean: ref.savedMean, saved_inv_std: ref.savedInvStd,
     };
     for (const name of (c.outputs ?? OUT).filter((o) => o)) {
-      assertClose(t, values(out[name]), expected[name], tol, `${name} vs reference`);
+      close(t, nums(out[name]), expected[name], tol, `${name} vs reference`);
       t.deepEqual(out[name].dims, name === 'Y' ? c.dims : [C], `${name} dims`);
     }
 
@@ -70,9 +70,9 @@ for (const c of cases) {
     b.output(y, 'Y');
     b.output(rm, 'running_mean');
     b.output(rv, 'running_var');
-    const ortOut: Record<string, ort.Tensor> = await run(b.toModel(), feeds);
+    const ortOut: Record<string, ort.Tensor> = await runModel(b.toModel(), feeds);
     for (const name of ['Y', 'running_mean', 'running_var'].filter((o) => (c.outputs ?? OUT).includes(o))) {
-      assertClose(t, values(out[name]), values(ortOut[name]), c.dtype === D ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 1e-5, atol: 1e-5 }, `${name} vs ORT BatchNormalization`);
+      close(t, nums(out[name]), nums(ortOut[name]), c.dtype === D ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 1e-5, atol: 1e-5 }, `${name} vs ORT BatchNormalization`);
     }
   });
 }
@@ -84,12 +84,12 @@ test('BatchNormInternal › a single output › is the inference BatchNormalizat
   const r = rng(3);
   const x = randomTensor(c.dims, r);
   const [scale, bias, mean, variance] = [randomTensor([3], r), randomTensor([3], r), randomTensor([3], r), randomTensor([3], r, 0.5, 2)].map((v) => v.data);
-  const out = await run(lowered.model, { X: f32(x), scale: vec32(scale), B: vec32(bias), input_mean: vec32(mean), input_var: vec32(variance) });
+  const out = await runModel(lowered.model, { X: f32(x), scale: f32(scale), B: f32(bias), input_mean: f32(mean), input_var: f32(variance) });
   const expected = Float64Array.from(x.data, (v, i) => {
     const ch = Math.floor(i / 4) % 3;
     return (v - mean[ch]) / Math.sqrt(variance[ch] + Math.fround(1e-5)) * scale[ch] + bias[ch];
   });
-  assertClose(t, values(out.Y), expected, { rtol: 1e-5, atol: 1e-5 }, 'Y');
+  close(t, nums(out.Y), expected, { rtol: 1e-5, atol: 1e-5 }, 'Y');
 });
 
 test('BatchNormInternal › check with rank-1 X › returns the reason', (t) => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { GraphBuilder, float, type Shape } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { batchNormGrad, batchNormTrain, randomTensor, rng } from '../../../reference/conv-norm.js';
-import { assertClose, f32, f64, finiteDifferences, lossOf, lowerCase, run, values, vec32, vec64, type NodeCase } from './harness.js';
+import { close, f32, f64, finiteDifferences, lossOf, lowerCase, nums, runModel, type NodeCase } from '../../../helpers/lowering.js';
 
 const F = DataType.FLOAT;
 const D = DataType.DOUBLE;
@@ -47,8 +47,8 @@ for (const c of cases) {
       outputs, attrs: { epsilon: float(EPS) },
     };
     const T = c.dtype === D ? f64 : f32;
-    const V = c.dtype === D ? vec64 : vec32;
-    const out = await run(lowerCase(nc).model, { dY: T(dy), X: T(x), scale: V(scale), saved_mean: V(fwd.savedMean), saved_inv_std: V(fwd.savedInvStd) });
+    const V = c.dtype === D ? f64 : f32;
+    const out = await runModel(lowerCase(nc).model, { dY: T(dy), X: T(x), scale: V(scale), saved_mean: V(fwd.savedMean), saved_inv_std: V(fwd.savedInvStd) });
     const ref = batchNormGrad(dy, x, scale, fwd.savedMean, fwd.savedInvStd);
     const tol = c.dtype === D ? { rtol: 1e-9, atol: 1e-10 } : { rtol: 1e-4, atol: 2e-5 };
 
@@ -58,21 +58,21 @@ for (const c of cases) {
     const [y] = b.node('BatchNormalization', ins, { outputs: 3, attrs: { epsilon: float(EPS), training_mode: 1 }, dtypes: [D, D, D] });
     lossOf(b, y, b.input('dY', D));
     const fwdModel = b.toModel();
-    const feeds = { X: f64(x), scale: vec64(scale), B: vec64(bias), mean: vec64(new Float64Array(C)), var: vec64(new Float64Array(C).fill(1)), dY: f64(dy) };
+    const feeds = { X: f64(x), scale: f64(scale), B: f64(bias), mean: f64(new Float64Array(C)), var: f64(new Float64Array(C).fill(1)), dY: f64(dy) };
     const fdTol = { rtol: 1e-5, atol: 1e-6 };
     if (outputs.includes('dX')) {
       t.deepEqual(out.dX.dims, c.dims);
-      assertClose(t, values(out.dX), ref.dX.data, tol, 'dX vs reference');
-      assertClose(t, values(out.dX), await finiteDifferences(fwdModel, feeds, 'X', 1e-5), fdTol, 'dX vs finite differences');
+      close(t, nums(out.dX), ref.dX.data, tol, 'dX vs reference');
+      close(t, nums(out.dX), await finiteDifferences(fwdModel, feeds, 'X', 1e-5), fdTol, 'dX vs finite differences');
     }
     if (outputs.includes('dScale')) {
       t.deepEqual(out.dScale.dims, [C]);
-      assertClose(t, values(out.dScale), ref.dScale, tol, 'dScale vs reference');
-      assertClose(t, values(out.dScale), await finiteDifferences(fwdModel, feeds, 'scale', 1e-5), fdTol, 'dScale vs finite differences');
+      close(t, nums(out.dScale), ref.dScale, tol, 'dScale vs reference');
+      close(t, nums(out.dScale), await finiteDifferences(fwdModel, feeds, 'scale', 1e-5), fdTol, 'dScale vs finite differences');
     }
     if (outputs.includes('dBias')) {
-      assertClose(t, values(out.dBias), ref.dBias, tol, 'dBias vs reference');
-      assertClose(t, values(out.dBias), await finiteDifferences(fwdModel, feeds, 'B', 1e-5), fdTol, 'dBias vs finite differences');
+      close(t, nums(out.dBias), ref.dBias, tol, 'dBias vs reference');
+      close(t, nums(out.dBias), await finiteDifferences(fwdModel, feeds, 'B', 1e-5), fdTol, 'dBias vs finite differences');
     }
   });
 }

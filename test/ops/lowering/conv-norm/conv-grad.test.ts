@@ -2,9 +2,7 @@ import test from 'ava';
 import { GraphBuilder, type Shape } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { convGrad, randomTensor, rng, windowOutput, type Tensor } from '../../../reference/conv-norm.js';
-import {
-  assertClose, checkCase, f32, f64, finiteDifferences, lossOf, lowerCase, run, values, vec32, type NodeCase,
-} from './harness.js';
+import { checkCase, close, f32, f64, finiteDifferences, lossOf, lowerCase, nums, runModel, type NodeCase } from '../../../helpers/lowering.js';
 
 const F = DataType.FLOAT;
 
@@ -115,28 +113,28 @@ for (const c of [...cases, ...dynamicCases]) {
     const w = randomTensor([c.M, c.C / (c.group ?? 1), ...c.kernel], r);
     const dy = randomTensor([c.N, c.M, ...ys], r);
     const lowered = lowerCase(nodeCase(c, ys));
-    const out = await run(lowered.model, { dY: f32(dy), X: f32(x), W: f32(w) });
+    const out = await runModel(lowered.model, { dY: f32(dy), X: f32(x), W: f32(w) });
     const ref = convGrad(dy, x, w, c.group ?? 1, { kernel: c.kernel, strides: c.strides, dilations: c.dilations, pads });
 
     const fwd = forwardLoss(c);
     const bias: Tensor = { dims: [c.M], data: new Float64Array(c.M) };
-    const feeds = { X: f32(x), W: f32(w), B: vec32(bias.data), dY: f64(dy) };
+    const feeds = { X: f32(x), W: f32(w), B: f32(bias.data), dY: f64(dy) };
     // Conv is linear in each of X, W, B: a unit step gives the exact derivative up to float32 rounding.
     const [wx, ww, wb] = c.outputs ?? [true, true, true];
     if (wx) {
       t.deepEqual(out.dX.dims, x.dims);
-      assertClose(t, values(out.dX), ref.dX.data, { rtol: 1e-4, atol: 1e-5 }, 'dX vs reference');
-      assertClose(t, values(out.dX), withFd ? await finiteDifferences(fwd, feeds, 'X', 1) : ref.dX.data, { rtol: 1e-3, atol: 2e-4 }, 'dX vs finite differences');
+      close(t, nums(out.dX), ref.dX.data, { rtol: 1e-4, atol: 1e-5 }, 'dX vs reference');
+      close(t, nums(out.dX), withFd ? await finiteDifferences(fwd, feeds, 'X', 1) : ref.dX.data, { rtol: 1e-3, atol: 2e-4 }, 'dX vs finite differences');
     } else t.false('dX' in out);
     if (ww) {
       t.deepEqual(out.dW.dims, w.dims);
-      assertClose(t, values(out.dW), ref.dW.data, { rtol: 1e-4, atol: 1e-5 }, 'dW vs reference');
-      assertClose(t, values(out.dW), withFd ? await finiteDifferences(fwd, feeds, 'W', 1) : ref.dW.data, { rtol: 1e-3, atol: 2e-4 }, 'dW vs finite differences');
+      close(t, nums(out.dW), ref.dW.data, { rtol: 1e-4, atol: 1e-5 }, 'dW vs reference');
+      close(t, nums(out.dW), withFd ? await finiteDifferences(fwd, feeds, 'W', 1) : ref.dW.data, { rtol: 1e-3, atol: 2e-4 }, 'dW vs finite differences');
     }
     if (wb) {
       t.deepEqual(out.dB.dims, [c.M]);
-      assertClose(t, values(out.dB), ref.dB.data, { rtol: 1e-4, atol: 1e-5 }, 'dB vs reference');
-      assertClose(t, values(out.dB), withFd ? await finiteDifferences(fwd, feeds, 'B', 1) : ref.dB.data, { rtol: 1e-3, atol: 2e-4 }, 'dB vs finite differences');
+      close(t, nums(out.dB), ref.dB.data, { rtol: 1e-4, atol: 1e-5 }, 'dB vs reference');
+      close(t, nums(out.dB), withFd ? await finiteDifferences(fwd, feeds, 'B', 1) : ref.dB.data, { rtol: 1e-3, atol: 2e-4 }, 'dB vs finite differences');
     }
     t.true(lowered.ops.every((op) => op !== 'ConvGrad'));
   });

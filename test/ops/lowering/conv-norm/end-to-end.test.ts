@@ -15,7 +15,7 @@ import { Model } from '../../../../src/ir/graph.js';
 import { lowerTrainingOps } from '../../../../src/transforms/lower.js';
 import { encodeModel } from '../../../../src/onnx/io.js';
 import { randomTensor, rng } from '../../../reference/conv-norm.js';
-import { shapeInfo } from './harness.js';
+import { shapeInfo } from '../../../helpers/lowering.js';
 import { ort, type Feeds } from '../../../helpers/ort.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -2,7 +2,7 @@ import test from 'ava';
 import { GraphBuilder, type Shape } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { layerNorm, layerNormGrad, randomTensor, rng, tensor } from '../../../reference/conv-norm.js';
-import { assertClose, f32, f64, finiteDifferences, lossOf, lowerCase, run, values, type NodeCase } from './harness.js';
+import { close, f32, f64, finiteDifferences, lossOf, lowerCase, nums, runModel, type NodeCase } from '../../../helpers/lowering.js';
 
 const F = DataType.FLOAT;
 const D = DataType.DOUBLE;
@@ -58,7 +58,7 @@ for (const c of cases) {
     };
     const T = c.dtype === D ? f64 : f32;
     const S = statType === D ? f64 : f32;
-    const out = await run(lowerCase(nc).model, { dY: T(dy), X: T(x), scale: T(scale), mean: S(mean), inv_std_dev: S(inv) });
+    const out = await runModel(lowerCase(nc).model, { dY: T(dy), X: T(x), scale: T(scale), mean: S(mean), inv_std_dev: S(inv) });
     const ref = layerNormGrad(dy, x, c.axis, scale.data, mean.data, inv.data);
     const tol = c.dtype === D && statType === D ? { rtol: 1e-9, atol: 1e-10 } : { rtol: 1e-4, atol: 2e-5 };
 
@@ -72,18 +72,18 @@ for (const c of cases) {
     if (outputs.includes('dX')) {
       t.deepEqual(out.dX.dims, c.dims);
       t.is(out.dX.type, c.dtype === D ? 'float64' : 'float32');
-      assertClose(t, values(out.dX), ref.dX.data, tol, 'dX vs reference');
-      assertClose(t, values(out.dX), await finiteDifferences(fwdModel, feeds, 'X', 1e-6), fdTol, 'dX vs finite differences');
+      close(t, nums(out.dX), ref.dX.data, tol, 'dX vs reference');
+      close(t, nums(out.dX), await finiteDifferences(fwdModel, feeds, 'X', 1e-6), fdTol, 'dX vs finite differences');
     }
     if (outputs.includes('dScale')) {
       t.deepEqual(out.dScale.dims, sDims);
-      assertClose(t, values(out.dScale), ref.dScale, tol, 'dScale vs reference');
-      assertClose(t, values(out.dScale), await finiteDifferences(fwdModel, feeds, 'scale', 1e-6), fdTol, 'dScale vs finite differences');
+      close(t, nums(out.dScale), ref.dScale, tol, 'dScale vs reference');
+      close(t, nums(out.dScale), await finiteDifferences(fwdModel, feeds, 'scale', 1e-6), fdTol, 'dScale vs finite differences');
     }
     if (outputs.includes('dBias')) {
       t.deepEqual(out.dBias.dims, sDims);
-      assertClose(t, values(out.dBias), ref.dBias, tol, 'dBias vs reference');
-      assertClose(t, values(out.dBias), await finiteDifferences(fwdModel, feeds, 'B', 1e-6), fdTol, 'dBias vs finite differences');
+      close(t, nums(out.dBias), ref.dBias, tol, 'dBias vs reference');
+      close(t, nums(out.dBias), await finiteDifferences(fwdModel, feeds, 'B', 1e-6), fdTol, 'dBias vs finite differences');
     }
   });
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { GraphBuilder, float, type Shape } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { layerNorm, randomTensor, rng } from '../../../reference/conv-norm.js';
-import { assertClose, checkCase, f32, f64, lowerCase, run, values, type NodeCase } from './harness.js';
+import { checkCase, close, f32, f64, lowerCase, nums, runModel, type NodeCase } from '../../../helpers/lowering.js';
 import type { Feeds } from '../../../helpers/ort.js';
 
 const F = DataType.FLOAT;
@@ -59,18 +59,18 @@ for (const c of cases) {
     const feeds: Feeds = { X: T(x), Scale: T(scale), ...(c.bias ? { B: T(bias) } : {}) };
     const lowered = lowerCase(nodeCase(c));
     t.is(lowered.ops.includes('LayerNormalization'), c.opset >= 17);
-    const out = await run(lowered.model, feeds);
+    const out = await runModel(lowered.model, feeds);
     const ref = layerNorm(x, c.axis, scale.data, c.bias ? bias.data : undefined, Math.fround(c.epsilon ?? 1e-5));
     const statDims = c.dims.map((d, i) => (i < a ? d : 1));
     const tol = c.dtype === D ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 1e-5, atol: 1e-5 };
-    assertClose(t, values(out.Y), ref.y.data, tol, 'Y vs reference');
+    close(t, nums(out.Y), ref.y.data, tol, 'Y vs reference');
     t.is(out.Y.type, c.dtype === D ? 'float64' : 'float32');
     const outputs = c.outputs ?? ['Y', 'Mean', 'InvStdDev'];
     if (outputs.includes('Mean')) {
       t.is(out.Mean.type, 'float32', 'Mean is emitted in the stash type');
       t.deepEqual(out.Mean.dims, statDims);
-      assertClose(t, values(out.Mean), ref.mean, { rtol: 1e-6, atol: 1e-6 }, 'Mean vs reference');
-      assertClose(t, values(out.InvStdDev), ref.invStd, { rtol: 1e-6, atol: 1e-6 }, 'InvStdDev vs reference');
+      close(t, nums(out.Mean), ref.mean, { rtol: 1e-6, atol: 1e-6 }, 'Mean vs reference');
+      close(t, nums(out.InvStdDev), ref.invStd, { rtol: 1e-6, atol: 1e-6 }, 'InvStdDev vs reference');
     }
 
     // ORT's own kernel for the node as written (the default-domain contrib op, or standard at 17).
@@ -80,11 +80,11 @@ for (const c of cases) {
     b.output(y, 'Y', c.dtype);
     b.output(m, 'Mean', F);
     b.output(inv, 'InvStdDev', F);
-    const ortOut = await run(b.toModel(), feeds);
-    assertClose(t, values(out.Y), values(ortOut.Y), tol.rtol < 1e-6 ? { rtol: 1e-9, atol: 1e-9 } : { rtol: 1e-5, atol: 1e-5 }, 'Y vs ORT');
+    const ortOut = await runModel(b.toModel(), feeds);
+    close(t, nums(out.Y), nums(ortOut.Y), tol.rtol < 1e-6 ? { rtol: 1e-9, atol: 1e-9 } : { rtol: 1e-5, atol: 1e-5 }, 'Y vs ORT');
     if (outputs.includes('Mean')) {
-      assertClose(t, values(out.Mean), values(ortOut.Mean), { rtol: 1e-6, atol: 1e-6 }, 'Mean vs ORT');
-      assertClose(t, values(out.InvStdDev), values(ortOut.InvStdDev), { rtol: 1e-5, atol: 1e-5 }, 'InvStdDev vs ORT');
+      close(t, nums(out.Mean), nums(ortOut.Mean), { rtol: 1e-6, atol: 1e-6 }, 'Mean vs ORT');
+      close(t, nums(out.InvStdDev), nums(ortOut.InvStdDev), { rtol: 1e-5, atol: 1e-5 }, 'InvStdDev vs ORT');
     }
   });
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { GraphBuilder, float, type Shape } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { randomTensor, rmsNorm, rng } from '../../../reference/conv-norm.js';
-import { assertClose, checkCase, f32, f64, lowerCase, run, values, type NodeCase } from './harness.js';
+import { checkCase, close, f32, f64, lowerCase, nums, runModel, type NodeCase } from '../../../helpers/lowering.js';
 
 const F = DataType.FLOAT;
 const D = DataType.DOUBLE;
@@ -47,24 +47,24 @@ for (const c of cases) {
     const feeds = { X: T(x), scale: T(scale) };
     const lowered = lowerCase(nodeCase(c));
     t.false(lowered.ops.includes('SimplifiedLayerNormalization'));
-    const out = await run(lowered.model, feeds);
+    const out = await runModel(lowered.model, feeds);
     const ref = rmsNorm(x, c.axis, scale.data, Math.fround(c.epsilon ?? 1e-5));
     const tol = c.dtype === D ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 1e-5, atol: 1e-5 };
-    assertClose(t, values(out.Y), ref.y.data, tol, 'Y vs reference');
+    close(t, nums(out.Y), ref.y.data, tol, 'Y vs reference');
     const outputs = c.outputs ?? ['Y', 'inv_std_var'];
     if (outputs.includes('inv_std_var')) {
       t.is(out.inv_std_var.type, 'float32');
       t.deepEqual(out.inv_std_var.dims, c.dims.map((d, i) => (i < a ? d : 1)));
-      assertClose(t, values(out.inv_std_var), ref.invStd, { rtol: 1e-6, atol: 1e-6 }, 'inv_std_var vs reference');
+      close(t, nums(out.inv_std_var), ref.invStd, { rtol: 1e-6, atol: 1e-6 }, 'inv_std_var vs reference');
     }
 
     const b = GraphBuilder.create('rms', { opset: c.opset });
     const [y, inv] = b.node('SimplifiedLayerNormalization', [b.input('X', c.dtype), b.input('scale', c.dtype)], { outputs: 2, attrs: { axis: c.axis, epsilon: c.epsilon === undefined ? undefined : float(c.epsilon) } });
     b.output(y, 'Y', c.dtype);
     b.output(inv, 'inv_std_var', F);
-    const ortOut = await run(b.toModel(), feeds);
-    assertClose(t, values(out.Y), values(ortOut.Y), c.dtype === D ? { rtol: 1e-9, atol: 1e-9 } : { rtol: 1e-5, atol: 1e-5 }, 'Y vs ORT');
-    if (outputs.includes('inv_std_var')) assertClose(t, values(out.inv_std_var), values(ortOut.inv_std_var), { rtol: 1e-6, atol: 1e-6 }, 'inv_std_var vs ORT');
+    const ortOut = await runModel(b.toModel(), feeds);
+    close(t, nums(out.Y), nums(ortOut.Y), c.dtype === D ? { rtol: 1e-9, atol: 1e-9 } : { rtol: 1e-5, atol: 1e-5 }, 'Y vs ORT');
+    if (outputs.includes('inv_std_var')) close(t, nums(out.inv_std_var), nums(ortOut.inv_std_var), { rtol: 1e-6, atol: 1e-6 }, 'inv_std_var vs ORT');
   });
 }
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { accumulate } from '../../../reference/lowering-core.js';
-import { numbers, runLowered, type OpSpec } from './harness.js';
+import { numbers, runLowered, type OpSpec } from '../../../helpers/lowering.js';
 
 const dims = [3, 4];
 // float32-representable inputs, so float32 addition on ORT equals the rounded float64 reference sum
@@ -51,7 +51,7 @@ test('InPlaceAccumulatorV2 › flags: false › only the buffer output remains',
 
 test('InPlaceAccumulatorV2 › accumulation: none › the gradient is an output; buffer and flag inputs are gone', async (t) => {
   const s = spec(true);
-  const lowered = (await import('./harness.js')).lowerSpec(s, { accumulation: 'none' });
+  const lowered = (await import('../../../helpers/lowering.js')).lowerSpec(s, { accumulation: 'none' });
   const g = lowered.model.graph;
   t.deepEqual(g.inputs.map((i) => i.name), ['w_grad']);
   t.deepEqual(g.outputs.map((o) => o.name), ['w_grad.accumulation.out', 'w_grad.out']);

@@ -1,7 +1,7 @@
 /** Table of loss test cases shared by the SoftmaxCrossEntropyLoss* and NegativeLogLikelihoodLoss* rule tests. */
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import type { LossCase, Reduction } from '../../../reference/lowering-loss.js';
-import { integers, numbers } from './harness.js';
+import { integers, numbers } from '../../../helpers/lowering.js';
 
 export interface LossFixture {
   readonly title: string;

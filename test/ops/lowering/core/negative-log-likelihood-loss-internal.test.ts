@@ -1,7 +1,7 @@
 import test from 'ava';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { logSoftmaxAxis1, nllLoss } from '../../../reference/lowering-loss.js';
-import { runLowered, type OpSpec } from './harness.js';
+import { runLowered, type OpSpec } from '../../../helpers/lowering.js';
 import { closeTo, lossTable, tolerance, type LossFixture } from './loss-cases.js';
 
 function spec(op: string, f: LossFixture, input: number[], ignoreAs: 'constant' | 'input'): OpSpec {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { GraphBuilder } from '../../../../src/builder/index.js';
 import { centralDifference, reluGrad } from '../../../reference/lowering-core.js';
-import { lowerSpec, numbers, ortTensor, run, runLowered, type OpSpec } from './harness.js';
+import { lowerSpec, numbers, ortTensor, run, runLowered, type OpSpec } from '../../../helpers/lowering.js';
 import { UnloweredOpsError } from '../../../../src/transforms/lower.js';
 
 const spec = (dtype: number, dims: number[], dY: number[], x: number[]): OpSpec => ({

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { scale } from '../../../reference/lowering-core.js';
-import { numbers, runLowered, type OpSpec, type TensorSpec } from './harness.js';
+import { numbers, runLowered, type OpSpec, type TensorSpec } from '../../../helpers/lowering.js';
 
 const spec = (x: TensorSpec, s: TensorSpec, scaleDown?: number): OpSpec => ({
   op: 'com.microsoft::Scale',

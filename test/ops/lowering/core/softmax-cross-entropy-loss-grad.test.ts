@@ -3,7 +3,7 @@ import { GraphBuilder } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { centralDifference } from '../../../reference/lowering-core.js';
 import { sceGrad, sceLoss } from '../../../reference/lowering-loss.js';
-import { ortTensor, run, runLowered, type OpSpec } from './harness.js';
+import { ortTensor, run, runLowered, type OpSpec } from '../../../helpers/lowering.js';
 import { closeTo, lossFixture, lossTable, REDUCTIONS, tolerance, type LossFixture } from './loss-cases.js';
 
 function gradSpec(f: LossFixture, logProb: number[]): OpSpec {

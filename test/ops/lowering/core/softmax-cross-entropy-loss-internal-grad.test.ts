@@ -3,7 +3,7 @@ import { GraphBuilder } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { centralDifference } from '../../../reference/lowering-core.js';
 import { sceGrad, sceLoss } from '../../../reference/lowering-loss.js';
-import { numbers, ortTensor, run, runLowered, type OpSpec } from './harness.js';
+import { numbers, ortTensor, run, runLowered, type OpSpec } from '../../../helpers/lowering.js';
 import { closeTo, lossFixture, lossTable, tolerance, type LossFixture } from './loss-cases.js';
 
 function spec(f: LossFixture, logProb: number[], o: { ignoreAs?: 'constant' | 'input'; bias?: number[]; outputType?: number } = {}): OpSpec {

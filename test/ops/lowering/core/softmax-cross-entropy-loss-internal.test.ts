@@ -1,7 +1,7 @@
 import test from 'ava';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { sceLoss } from '../../../reference/lowering-loss.js';
-import { runLowered, type OpSpec } from './harness.js';
+import { runLowered, type OpSpec } from '../../../helpers/lowering.js';
 import { closeTo, lossFixture, lossTable, tolerance, type LossFixture } from './loss-cases.js';
 
 type IgnoreAs = 'constant' | 'input';

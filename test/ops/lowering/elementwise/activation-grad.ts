@@ -7,7 +7,7 @@ import type { AttrValue, GraphBuilder, Value } from '../../../../src/builder/ind
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import type { LoweringRule } from '../../../../src/ops/lowering/rule.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, finiteDiff, lowerAndRun, nums, runForward, size, type InputSpec, type Knowledge } from './harness.js';
+import { close, f32, f64, finiteDiff, lowerAndRun, nums, runForward, size, type InputSpec, type Knowledge } from '../../../helpers/lowering.js';
 
 export interface ActivationGradCase {
   rule: LoweringRule;

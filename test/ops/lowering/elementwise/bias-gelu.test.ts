@@ -3,7 +3,7 @@ import { lowerBiasGelu } from '../../../../src/ops/lowering/elementwise/bias-gel
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { gelu } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, lowerAndRun, nums, runOriginal, size } from './harness.js';
+import { close, f32, lowerAndRun, nums, runOriginal, size } from '../../../helpers/lowering.js';
 
 for (const dims of [[4, 5], [2, 3, 6]]) {
   test(`BiasGelu › A ${JSON.stringify(dims)} with a 1-D bias › equals stock ORT's BiasGelu and gelu(A + B)`, async (t) => {

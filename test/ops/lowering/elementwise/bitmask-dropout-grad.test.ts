@@ -3,7 +3,7 @@ import { lowerBitmaskDropoutGrad } from '../../../../src/ops/lowering/elementwis
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { dropoutGrad, packBitmask } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, lowerAndRun, nums, size, u32, type InputSpec, type Knowledge } from './harness.js';
+import { close, f32, f64, lowerAndRun, nums, size, u32, type InputSpec, type Knowledge } from '../../../helpers/lowering.js';
 
 const cases: { name: string; dims: number[]; ratio?: number; knowledge?: Knowledge; dtype: 'float32' | 'float64' }[] = [
   { name: '70 elements (3 words, last one partial), ratio 0.4', dims: [7, 10], ratio: 0.4, dtype: 'float32' },

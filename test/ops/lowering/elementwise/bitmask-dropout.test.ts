@@ -2,7 +2,7 @@ import test from 'ava';
 import { lowerBitmaskDropout } from '../../../../src/ops/lowering/elementwise/bitmask-dropout.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { unpackBitmask } from '../../../reference/elementwise.js';
-import { bool, f32, lowerAndRun, nums, type InputSpec } from './harness.js';
+import { bool, f32, lowerAndRun, nums, type InputSpec } from '../../../helpers/lowering.js';
 
 const run = (t: Parameters<typeof lowerAndRun>[0], n: number, ratio: number | undefined, training: number | undefined) => {
   const xs = Array.from({ length: n }, (_, i) => 1 + (i % 7));

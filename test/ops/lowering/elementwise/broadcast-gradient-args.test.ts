@@ -4,7 +4,7 @@ import { staticBroadcastAxes } from '../../../../src/ops/lowering/elementwise/br
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import type { Dim } from '../../../../src/ops/lowering/rule.js';
 import { broadcastGradientArgs } from '../../../reference/elementwise.js';
-import { i64, lower, lowerAndRun, nums, type InputSpec } from './harness.js';
+import { i64, lower, lowerAndRun, nums, type InputSpec } from '../../../helpers/lowering.js';
 
 const pairs: [number[], number[]][] = [
   [[2, 3, 4], [4]], [[4], [2, 3, 4]], [[2, 1, 4], [3, 1]], [[1], [1]], [[], [2, 3]], [[2, 3], []],

@@ -3,7 +3,7 @@ import { lowerConcatTraining } from '../../../../src/ops/lowering/elementwise/co
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { concat } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { checkOnly, close, f32, lower, lowerAndRun, nums, size, type Knowledge } from './harness.js';
+import { checkOnly, close, f32, lower, lowerAndRun, nums, size, type Knowledge } from '../../../helpers/lowering.js';
 
 const cases: { name: string; parts: number[][]; axis: number; knowledge?: Knowledge; lengths: boolean; constLengths?: boolean }[] = [
   { name: 'three inputs on axis 1, static shapes', parts: [[2, 3], [2, 1], [2, 4]], axis: 1, lengths: true, constLengths: true },

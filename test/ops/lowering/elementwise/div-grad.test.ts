@@ -4,7 +4,7 @@ import { DataType } from '../../../../src/onnx/dtypes.js';
 import type { Dim } from '../../../../src/ops/lowering/rule.js';
 import { broadcastDims, divGrad } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, finiteDiff, lower, lowerAndRun, nums, size, type Knowledge } from './harness.js';
+import { close, f32, f64, finiteDiff, lower, lowerAndRun, nums, size, type Knowledge } from '../../../helpers/lowering.js';
 
 interface Case { name: string; a: number[]; b: number[]; knowledge?: Knowledge; declA?: Dim[]; declB?: Dim[]; want?: 'dA' | 'dB'; path: 'static' | 'runtime' }
 

@@ -5,7 +5,7 @@ import { DataType } from '../../../../src/onnx/dtypes.js';
 import { dropoutGrad } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
 import { runModel } from '../../../helpers/ort.js';
-import { bool, close, f32, f64, finiteDiff, lower, lowerAndRun, nums, size, type InputSpec, type Knowledge } from './harness.js';
+import { bool, close, f32, f64, finiteDiff, lower, lowerAndRun, nums, size, type InputSpec, type Knowledge } from '../../../helpers/lowering.js';
 
 const SEED = 7;
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { lowerDropoutTraining } from '../../../../src/ops/lowering/elementwise/dropout.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
-import { bool, checkOnly, f32, f64, lowerAndRun, nums, type InputSpec } from './harness.js';
+import { bool, checkOnly, f32, f64, lowerAndRun, nums, type InputSpec } from '../../../helpers/lowering.js';
 
 const N = 4000;
 const xs = Array.from({ length: N }, (_, i) => 1 + (i % 13));

@@ -3,7 +3,7 @@ import { lowerFastGeluGrad } from '../../../../src/ops/lowering/elementwise/fast
 import { MS_DOMAIN } from '../../../../src/ops/lowering/elementwise/support.js';
 import { fastGeluGrad } from '../../../reference/elementwise.js';
 import { checkActivationGrad } from './activation-grad.js';
-import type { Knowledge } from './harness.js';
+import type { Knowledge } from '../../../helpers/lowering.js';
 
 // Forward = stock ORT's com.microsoft FastGelu, which ORT runs in double.
 for (const [name, dims, knowledge] of [['rank 2', [3, 6], 'static'], ['rank 4, ranks only', [1, 2, 3, 2], 'rank'], ['scalar, untyped', [], 'untyped']] as const) {

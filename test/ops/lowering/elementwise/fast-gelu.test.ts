@@ -3,7 +3,7 @@ import { lowerFastGelu } from '../../../../src/ops/lowering/elementwise/fast-gel
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { fastGelu } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, lowerAndRun, nums, runOriginal, size, type InputSpec, type Knowledge } from './harness.js';
+import { close, f32, f64, lowerAndRun, nums, runOriginal, size, type InputSpec, type Knowledge } from '../../../helpers/lowering.js';
 
 const cases: { name: string; dims: number[]; bias: boolean; dtype: 'float32' | 'float64'; knowledge?: Knowledge }[] = [
   { name: 'rank 2, no bias', dims: [3, 8], bias: false, dtype: 'float32' },

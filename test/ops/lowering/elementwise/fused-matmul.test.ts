@@ -4,7 +4,7 @@ import { fusedMatMulPerm, lowerFusedMatMul } from '../../../../src/ops/lowering/
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { fusedMatMul } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { checkOnly, close, f32, f64, lower, lowerAndRun, nums, runOriginal, size, type Knowledge } from './harness.js';
+import { checkOnly, close, f32, f64, lower, lowerAndRun, nums, runOriginal, size, type Knowledge } from '../../../helpers/lowering.js';
 
 interface Case { name: string; a: number[]; b: number[]; alpha?: number; transA?: boolean; transB?: boolean; transBatchA?: boolean; transBatchB?: boolean; knowledge?: Knowledge; dtype?: 'float32' | 'float64' }
 

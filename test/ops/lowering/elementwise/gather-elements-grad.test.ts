@@ -3,7 +3,7 @@ import { lowerGatherElementsGrad } from '../../../../src/ops/lowering/elementwis
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { gatherElementsGrad } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, finiteDiff, i32, i64, lowerAndRun, nums, size, type Knowledge } from './harness.js';
+import { close, f32, f64, finiteDiff, i32, i64, lowerAndRun, nums, size, type Knowledge } from '../../../helpers/lowering.js';
 
 interface Case { name: string; data: number[]; axis?: number; idxDims: number[]; knowledge?: Knowledge; idxType?: 'int32'; negative?: boolean }
 

@@ -3,7 +3,7 @@ import { lowerGatherGrad } from '../../../../src/ops/lowering/elementwise/gather
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { gatherGrad } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, finiteDiff, i32, i64, lower, lowerAndRun, nums, size, type InputSpec, type Knowledge } from './harness.js';
+import { close, f32, f64, finiteDiff, i32, i64, lower, lowerAndRun, nums, size, type InputSpec, type Knowledge } from '../../../helpers/lowering.js';
 
 interface Case {
   name: string; data: number[]; axis?: number; indices: number[]; idxDims: number[];

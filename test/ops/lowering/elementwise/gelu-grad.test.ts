@@ -3,7 +3,7 @@ import { lowerGeluGrad } from '../../../../src/ops/lowering/elementwise/gelu-gra
 import { MS_DOMAIN } from '../../../../src/ops/lowering/elementwise/support.js';
 import { geluGrad } from '../../../reference/elementwise.js';
 import { checkActivationGrad } from './activation-grad.js';
-import type { Knowledge } from './harness.js';
+import type { Knowledge } from '../../../helpers/lowering.js';
 
 // Forward = stock ORT's com.microsoft Gelu (float only: ORT has no double Erf), so FD runs in float32.
 for (const [name, dims, knowledge] of [['rank 2', [4, 5], 'static'], ['rank 3, shapes unknown', [2, 3, 2], 'none'], ['rank 1, untyped', [6], 'untyped']] as const) {

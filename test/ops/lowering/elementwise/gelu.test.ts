@@ -3,7 +3,7 @@ import { lowerGelu } from '../../../../src/ops/lowering/elementwise/gelu.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { gelu, map1 } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, lowerAndRun, nums, runOriginal, size, type Knowledge } from './harness.js';
+import { close, f32, f64, lowerAndRun, nums, runOriginal, size, type Knowledge } from '../../../helpers/lowering.js';
 
 const cases: { name: string; dims: number[]; knowledge?: Knowledge }[] = [
   { name: 'rank 2', dims: [3, 7] },

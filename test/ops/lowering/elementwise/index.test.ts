@@ -22,7 +22,7 @@ test('elementwise rules › table › every rule has its own source file and num
 });
 
 test('elementwise rules › check() › names the missing required inputs instead of throwing', async (t) => {
-  const { checkOnly } = await import('./harness.js');
+  const { checkOnly } = await import('../../../helpers/lowering.js');
   const { DataType } = await import('../../../../src/onnx/dtypes.js');
   for (const r of Object.values({ ...ELEMENTWISE_RULES, ...OPTIONAL_ELEMENTWISE_RULES })) {
     const [domain, opType] = r.op.split('::');

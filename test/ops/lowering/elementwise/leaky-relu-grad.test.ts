@@ -3,7 +3,7 @@ import { float } from '../../../../src/builder/index.js';
 import { lowerLeakyReluGrad } from '../../../../src/ops/lowering/elementwise/leaky-relu-grad.js';
 import { leakyReluGrad } from '../../../reference/elementwise.js';
 import { checkActivationGrad } from './activation-grad.js';
-import type { Knowledge } from './harness.js';
+import type { Knowledge } from '../../../helpers/lowering.js';
 
 const cases: [string, number[], number | undefined, Knowledge][] = [
   ['default alpha 0.01', [4, 5], undefined, 'static'],

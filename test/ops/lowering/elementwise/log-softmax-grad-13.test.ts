@@ -3,7 +3,7 @@ import { lowerLogSoftmaxGrad13 } from '../../../../src/ops/lowering/elementwise/
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { logSoftmax, logSoftmaxGrad, softmaxAxes } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, finiteDiff, lowerAndRun, nums, size, type Knowledge } from './harness.js';
+import { close, f32, f64, finiteDiff, lowerAndRun, nums, size, type Knowledge } from '../../../helpers/lowering.js';
 
 const cases: { name: string; dims: number[]; axis?: number; knowledge?: Knowledge }[] = [
   { name: 'rank 2, default axis', dims: [4, 6] },

@@ -3,7 +3,7 @@ import { lowerLogSoftmaxGrad } from '../../../../src/ops/lowering/elementwise/lo
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { logSoftmax, softmaxAxes, logSoftmaxGrad } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, finiteDiff, lower, lowerAndRun, nums, size, type Knowledge } from './harness.js';
+import { close, f32, f64, finiteDiff, lower, lowerAndRun, nums, size, type Knowledge } from '../../../helpers/lowering.js';
 
 // Pre-opset-13 LogSoftmax normalises over every axis from `axis` (default 1) to the last ("coerced to 2-D").
 const cases: { name: string; dims: number[]; axis?: number; knowledge?: Knowledge; opset: number }[] = [

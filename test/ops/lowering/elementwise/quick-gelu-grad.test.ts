@@ -4,7 +4,7 @@ import { lowerQuickGeluGrad } from '../../../../src/ops/lowering/elementwise/qui
 import { MS_DOMAIN } from '../../../../src/ops/lowering/elementwise/support.js';
 import { quickGeluGrad } from '../../../reference/elementwise.js';
 import { checkActivationGrad } from './activation-grad.js';
-import type { Knowledge } from './harness.js';
+import type { Knowledge } from '../../../helpers/lowering.js';
 
 const cases: [string, number[], number | undefined, Knowledge][] = [
   ['default alpha 1.702', [4, 4], undefined, 'static'],

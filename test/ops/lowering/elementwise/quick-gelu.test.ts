@@ -4,7 +4,7 @@ import { float } from '../../../../src/builder/index.js';
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { map1, quickGelu } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, lowerAndRun, nums, runOriginal, size } from './harness.js';
+import { close, f32, lowerAndRun, nums, runOriginal, size } from '../../../helpers/lowering.js';
 
 const cases: { name: string; dims: number[]; alpha?: number }[] = [
   { name: 'default alpha 1.702', dims: [3, 6] },

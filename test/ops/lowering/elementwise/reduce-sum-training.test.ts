@@ -3,7 +3,7 @@ import { lowerReduceSumTraining } from '../../../../src/ops/lowering/elementwise
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { reduceSum } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { checkOnly, close, f32, i64, lowerAndRun, nums, size } from './harness.js';
+import { checkOnly, close, f32, i64, lowerAndRun, nums, size } from '../../../helpers/lowering.js';
 
 const cases: { name: string; dims: number[]; axes: number[]; keepdims?: number; noop?: number; axesAs: 'constant' | 'input'; opset?: number }[] = [
   { name: 'constant axes [1], keepdims default 1', dims: [2, 3, 4], axes: [1], axesAs: 'constant' },

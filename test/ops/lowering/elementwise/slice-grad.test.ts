@@ -3,7 +3,7 @@ import { lowerSliceGrad } from '../../../../src/ops/lowering/elementwise/slice-g
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { slicePositions, sliceGrad } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, finiteDiff, i32, i64, lower, lowerAndRun, nums, size, type InputSpec, type Knowledge } from './harness.js';
+import { close, f32, f64, finiteDiff, i32, i64, lower, lowerAndRun, nums, size, type InputSpec, type Knowledge } from '../../../helpers/lowering.js';
 
 interface Case {
   name: string; data: number[]; starts: number[]; ends: number[]; axes?: number[]; steps?: number[];

@@ -3,7 +3,7 @@ import { lowerSoftmaxGrad13 } from '../../../../src/ops/lowering/elementwise/sof
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { softmax, softmaxAxes, softmaxGrad } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { close, f32, f64, finiteDiff, lowerAndRun, nums, size, type Knowledge } from './harness.js';
+import { close, f32, f64, finiteDiff, lowerAndRun, nums, size, type Knowledge } from '../../../helpers/lowering.js';
 
 const cases: { name: string; dims: number[]; axis?: number; knowledge?: Knowledge }[] = [
   { name: 'rank 2, default axis', dims: [3, 5] },

@@ -3,7 +3,7 @@ import { lowerSplitTraining } from '../../../../src/ops/lowering/elementwise/spl
 import { DataType } from '../../../../src/onnx/dtypes.js';
 import { split } from '../../../reference/elementwise.js';
 import { randn, rng } from '../../../helpers/rng.js';
-import { checkOnly, close, f32, f64, i64, lowerAndRun, nums, size, type InputSpec, type Knowledge } from './harness.js';
+import { checkOnly, close, f32, f64, i64, lowerAndRun, nums, size, type InputSpec, type Knowledge } from '../../../helpers/lowering.js';
 
 const cases: { name: string; dims: number[]; axis?: number; sizes: number[]; splitAs: 'constant' | 'input' | 'empty'; opset?: number; knowledge?: Knowledge; dtype?: 'float64' }[] = [
   { name: 'constant sizes on axis 1', dims: [2, 6], axis: 1, sizes: [1, 3, 2], splitAs: 'constant' },
