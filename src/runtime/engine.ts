@@ -1,6 +1,6 @@
 /**
  * The seam between onnx-train and an ONNX Runtime build. Everything above runtime/adapters talks to an Engine;
- * only adapters/node.ts imports onnxruntime-node and only adapters/web.ts imports onnxruntime-web.
+ * only adapters/node.ts imports onnxruntime-node and only adapters/web*.ts import onnxruntime-web.
  */
 
 /** ORT's tensor type strings that onnx-train moves across the seam. */
@@ -30,13 +30,21 @@ export interface SessionOptions {
   narrowInputs?: Readonly<Record<string, TensorType>>;
   /** ORT log severity (0 verbose … 4 fatal). */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Outputs to keep in device memory (names of other models are ignored), e.g. the parameter and optimizer-state
+   * outputs of a training set (adapters/device-state.ts `stateAliases`). Engines with device memory (onnxruntime-node
+   * and onnxruntime-web on WebGPU) return them as device tensors that later runs take as inputs without a copy;
+   * host engines ignore the option.
+   */
+  deviceOutputs?: readonly string[];
 }
 
 export interface EngineSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   /**
-   * Runs the model; returns host copies of the requested outputs (all when `fetch` is omitted). `into` offers
+   * Runs the model; returns host copies of the requested outputs (all when `fetch` is omitted), except the
+   * `deviceOutputs` of a device engine, which come back as device tensors (valid as feeds of later runs). `into` offers
    * preallocated host buffers for some outputs: an engine that can write into them (onnxruntime-node) does and
    * returns them; others (onnxruntime-web ignores preallocated outputs) return fresh buffers. `into` buffers must
    * not be fed as inputs of the same run.
@@ -49,6 +57,11 @@ export interface Engine {
   readonly ep: ExecutionProvider;
   /** Creates a session from model bytes. */
   load(model: Uint8Array, opts?: SessionOptions): Promise<EngineSession>;
+  /**
+   * Engines that return device tensors (see SessionOptions.deviceOutputs): copies the values of the given ones
+   * (default: all it holds) to the host, so that their `data` can be read. Absent on host engines.
+   */
+  syncToHost?(tensors?: Iterable<HostTensor>): Promise<void>;
 }
 
 export const hostTensor = (type: TensorType, dims: readonly number[], data: TensorArray): HostTensor => ({ type, dims, data });

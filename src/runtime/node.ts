@@ -27,6 +27,7 @@ import { dtypeInfo } from '../onnx/dtypes.js';
 import type { TensorType } from './engine.js';
 import type { ExecutionProvider, SessionOptions } from './engine.js';
 import { createEngine, isExecutionProvider } from './engines.js';
+import { stateAliases } from './adapters/device-state.js';
 import { TrainingSession as CoreSession, type ArtifactsBundle, type TrainingRuntimeOptions } from './training-session.js';
 
 export { CoreSession };
@@ -77,6 +78,12 @@ export interface NodeSessionOptions extends Omit<TrainingRuntimeOptions, 'engine
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
   /** Disable spinning of idle intra-op threads (when sessions alternate on few cores). */
   noSpinning?: boolean;
+  /**
+   * webgpu: keep parameters and optimizer state in GPU memory between steps; only the loss and what the caller
+   * fetches are copied to the host (default true; `false`, or ONNX_TRAIN_DEVICE_STATE=0 in the environment, copies
+   * every output back to the host as cpu/cuda do).
+   */
+  deviceState?: boolean;
 }
 
 function pickEp(opts: NodeSessionOptions): ExecutionProvider {
@@ -108,6 +115,7 @@ export class TrainingSession extends CoreSession {
       const { bundle: b, narrowInputs } = webgpuBundle(bundle);
       bundle = b;
       session.narrowInputs = narrowInputs;
+      if (so.deviceState ?? process.env.ONNX_TRAIN_DEVICE_STATE !== '0') session.deviceOutputs = [...stateAliases(bundle.manifest).keys()];
     }
     const core = await CoreSession.fromBundle(bundle, { ...so, engine, session });
     Object.setPrototypeOf(core, TrainingSession.prototype);
@@ -120,6 +128,7 @@ export class TrainingSession extends CoreSession {
    */
   async saveCheckpoint(file: string, opts: { format?: 'odtc' | 'safetensors'; includeOptimizerState?: boolean } = {}): Promise<void> {
     const format = opts.format ?? (file.endsWith('.safetensors') ? 'safetensors' : 'odtc');
+    await this.syncToHost(); // one batched readback of device-resident state (no-op on host engines)
     await writeCheckpoint(file, this.toCheckpoint(opts.includeOptimizerState !== false), { format });
   }
 }

@@ -54,6 +54,8 @@ export type Feeds = Readonly<Record<string, HostTensor>>;
 
 export class TrainingSession {
   readonly manifest: Manifest;
+  /** The engine the sessions run on. */
+  readonly engine: Engine;
   private state: TrainingState;
   private readonly train: EngineSession;
   private readonly evalSession: EngineSession | undefined;
@@ -73,6 +75,7 @@ export class TrainingSession {
 
   protected constructor(bundle: ArtifactsBundle, opts: TrainingRuntimeOptions, sessions: { train: EngineSession; evalSession?: EngineSession; optim: EngineSession; fused?: EngineSession }) {
     this.manifest = bundle.manifest;
+    this.engine = opts.engine;
     this.state = stateFromCheckpoint(bundle.manifest, bundle.checkpoint);
     this.train = sessions.train;
     this.evalSession = sessions.evalSession;
@@ -173,12 +176,14 @@ export class TrainingSession {
 
   /** Number of float32 elements in all (or the trainable) parameters. */
   async getParametersSize(trainableOnly = true): Promise<number> {
-    return this.paramList(trainableOnly).reduce((a, p) => a + this.state.params.get(p)!.data.length, 0);
+    return this.paramList(trainableOnly).reduce((a, p) => a + elements(this.state.params.get(p)!), 0);
   }
 
   /** All (or the trainable) parameters as one float32 tensor, in training-graph input order. */
   async getContiguousParameters(trainableOnly = true): Promise<HostTensor> {
-    return this.concat(this.paramList(trainableOnly).map((p) => this.state.params.get(p)!));
+    const params = this.paramList(trainableOnly).map((p) => this.state.params.get(p)!);
+    await this.engine.syncToHost?.(params);
+    return this.concat(params);
   }
 
   /** Overwrites the parameters from a contiguous float32 buffer (bytes), in training-graph input order. */
@@ -193,8 +198,8 @@ export class TrainingSession {
     let off = 0;
     for (const n of names) {
       const p = this.state.params.get(n)!;
-      const next = all.slice(off, off + p.data.length);
-      off += p.data.length;
+      const next = all.slice(off, off + elements(p));
+      off += next.length;
       this.state.params.set(n, { type: 'float32', dims: p.dims, data: next });
     }
   }
@@ -209,6 +214,17 @@ export class TrainingSession {
 
   /** Completed optimizer updates. */
   get step(): bigint { return this.state.step; }
+
+  /**
+   * Copies the parameters and optimizer state that the engine keeps on the device (onnxruntime-node /
+   * onnxruntime-web on WebGPU) to the host in one batch, so that getParameter, getOptimizerState and toCheckpoint
+   * read them without a readback each; they stay on the device for the next step. A no-op on host engines. (In
+   * Node those synchronous readers also work without it, one readback per tensor; in a browser, call it first.)
+   */
+  async syncToHost(): Promise<void> {
+    this.checkOpen();
+    await this.engine.syncToHost?.([...this.state.params.values(), ...this.state.optimizer.values()]);
+  }
 
   /** The learning rate the next update uses (when the schedule is in-graph, the graph computes it instead). */
   getLearningRate(): number {
@@ -386,6 +402,11 @@ export class TrainingSession {
     }
     return { type: 'float32', dims: [n], data: out };
   }
+}
+
+/** Element count from the shape: never reads the values (a device tensor's would need a readback). */
+function elements(t: HostTensor): number {
+  return t.dims.reduce((a, d) => a * d, 1);
 }
 
 function scaled(t: HostTensor, s: number): HostTensor {

@@ -2,17 +2,18 @@
  * onnxruntime-web engine for the browser, wasm or WebGPU, that keeps training state on the device: what
  * adapters/web.ts (wasm in Node and browsers) does not do. Three additions:
  *
- * 1. Device-resident state. Outputs named in `state` (output -> the input it replaces; {@link stateAliases} builds it
- *    from a manifest) are created with `preferredOutputLocation: 'gpu-buffer'` and handed back as
- *    {@link DeviceTensor}s, HostTensors whose GPU buffer is fed straight back into the next run. A TrainingSession
- *    stores them in its state like any tensor, so parameters and optimizer moments never leave the GPU between
- *    steps; only the outputs the caller reads (the loss) are copied to the host. Their `data` is readable after
- *    {@link WebDeviceEngine.syncToHost} (e.g. before `toCheckpoint()` / `getParameter()`).
+ * 1. Device-resident state (the ORT-agnostic part is device-state.ts, shared with the onnxruntime-node adapter).
+ *    Outputs named in `state` ({@link stateAliases} builds it from a manifest) are created with
+ *    `preferredOutputLocation: 'gpu-buffer'` and handed back as {@link DeviceTensor}s, HostTensors whose GPU buffer is
+ *    fed straight back into the next run. A TrainingSession stores them in its state like any tensor, so parameters
+ *    and optimizer moments never leave the GPU between steps; only the outputs the caller reads (the loss) are copied
+ *    to the host. Their `data` is readable after {@link WebDeviceEngine.syncToHost} (e.g. before `toCheckpoint()` /
+ *    `getParameter()`): the browser has no synchronous GPU read.
  *
- *    Lifetime: a run that feeds device tensor X at input i and produces the state output that replaces i makes X a
- *    release candidate; X is released at the next run of the same session unless that run feeds X again (an update
- *    the session did not apply, e.g. a NaN step skipped under `nonFinite: 'skip'`, keeps the old tensors in state).
- *    So at most two generations of state exist, and nothing a TrainingSession still holds is released.
+ *    Lifetime (device-state.ts, {@link Generations}): a device tensor a session produced is released at that
+ *    session's next run that does not feed it back, so at most two generations of state exist, nothing a
+ *    TrainingSession still holds is released, and the outputs of an update it did not apply (a NaN step skipped under
+ *    `nonFinite: 'skip'`) go at the next run.
  *
  * 2. Feed narrowing. A graph may declare an input narrower than what the host feeds (the WebGPU rewrite in
  *    tools/web/webgpu-compat.ts makes int64 labels int32 and the int64 step float32, because the WebGPU EP has no
@@ -28,8 +29,10 @@
  */
 import type { Env, InferenceSession, Tensor, TensorConstructor } from 'onnxruntime-common';
 import { OnnxTrainError } from '../../errors.js';
-import type { Manifest } from '../../transforms/manifest.js';
-import type { Engine, EngineSession, HostTensor, SessionOptions, TensorArray, TensorType } from '../engine.js';
+import type { Engine, EngineSession, HostTensor, SessionOptions, TensorArray } from '../engine.js';
+import { DevicePool, DeviceTensor, Generations, stateAliases, type TransferStats } from './device-state.js';
+
+export { DeviceTensor, stateAliases, type TransferStats };
 
 /** What this adapter needs of an onnxruntime-web module. */
 export interface OrtWebModule {
@@ -64,53 +67,6 @@ export interface NodePlacement {
   readonly nodes: readonly string[];
 }
 
-/** Bytes that crossed between host and device in a run (host feeds copied in, outputs copied out). */
-export interface TransferStats {
-  runs: number;
-  uploadedBytes: number;
-  downloadedBytes: number;
-  /** Inputs fed as device buffers (no copy). */
-  deviceFeeds: number;
-  /** Per input / output name of the last run. */
-  lastUploads: Record<string, number>;
-  lastDownloads: Record<string, number>;
-  lastDeviceFeeds: string[];
-}
-
-/**
- * State aliases of an augmented set: every parameter and optimizer-state output of the optimizer and fused
- * train-step graphs, mapped to the input it replaces. Gradient buffers stay host-side: TrainingSession checks the
- * gradients for NaN/Inf on the host before an unfused optimizer step.
- */
-export function stateAliases(m: Manifest): Map<string, string> {
-  const aliases = new Map<string, string>();
-  for (const p of m.optimizer.params) aliases.set(p.output, p.input);
-  for (const s of m.optimizer.state) aliases.set(s.output, s.input);
-  if (m.trainStep) {
-    for (const [input, output] of Object.entries(m.trainStep.paramOutputs)) aliases.set(output, input);
-    for (const [input, output] of Object.entries(m.trainStep.stateOutputs)) aliases.set(output, input);
-  }
-  return aliases;
-}
-
-/** A tensor that lives in a GPU buffer; `data` is available after {@link WebDeviceEngine.syncToHost}. */
-export class DeviceTensor implements HostTensor {
-  /** @internal */ host: TensorArray | undefined;
-  /** @internal */ released = false;
-  constructor(readonly type: TensorType, readonly dims: readonly number[], /** @internal */ readonly ort: Tensor, readonly name: string) {}
-
-  get data(): TensorArray {
-    if (this.host) return this.host;
-    throw new OnnxTrainError('RUNTIME', `tensor "${this.name}" is on the GPU${this.released ? ' and was already released' : ''}; its values were not copied to the host`,
-      'await engine.syncToHost() before reading parameters or writing a checkpoint');
-  }
-
-  get bytes(): number {
-    return this.dims.reduce((a, d) => a * d, 1) * BYTES[this.type];
-  }
-}
-
-const BYTES: Record<TensorType, number> = { float32: 4, float64: 8, float16: 2, int32: 4, int64: 8, int8: 1, uint8: 1, bool: 1 };
 const FLOAT32_EXACT = 2 ** 24;
 
 /** ORT's placement report lines, parsed (the lines are what session_state.cc logs at verbose level). */
@@ -130,18 +86,24 @@ export function parsePlacement(lines: readonly string[]): NodePlacement[] {
 /** The engine. One per page and EP; `syncToHost` and `stats` cover every session it loaded. */
 export class WebDeviceEngine implements Engine {
   readonly ep: WebDeviceEp;
-  readonly stats: TransferStats = { runs: 0, uploadedBytes: 0, downloadedBytes: 0, deviceFeeds: 0, lastUploads: {}, lastDownloads: {}, lastDeviceFeeds: [] };
   /** Placement report of every loaded session, with the model bytes it was loaded from (with `recordPlacement`). */
   readonly placements: { readonly model: Uint8Array; readonly report: readonly NodePlacement[] }[] = [];
-  /** @internal */ readonly live = new Set<DeviceTensor>();
+  /** @internal Device tensors, transfer statistics, teardown (device-state.ts). */
+  readonly pool = new DevicePool({
+    // getData(false) copies the buffer and keeps it on the GPU.
+    download: (ts) => Promise.all(ts.map(async (t) => (await t.handle.getData(false)) as TensorArray)),
+  });
 
   constructor(readonly ort: OrtWebModule, private readonly opts: WebDeviceEngineOptions) {
     this.ep = opts.ep;
     if (opts.recordPlacement) logTap();
   }
 
+  get stats(): TransferStats { return this.pool.stats; }
+  /** @internal */ get live(): ReadonlySet<DeviceTensor> { return this.pool.live; }
+
   async load(model: Uint8Array, so: SessionOptions = {}): Promise<EngineSession> {
-    const outputsOnDevice = this.ep === 'webgpu' ? this.opts.state ?? new Map<string, string>() : new Map<string, string>();
+    const outputsOnDevice = this.ep === 'webgpu' ? new Set([...this.opts.state?.keys() ?? [], ...so.deviceOutputs ?? []]) : new Set<string>();
     const options: InferenceSession.SessionOptions = {
       executionProviders: [this.ep],
       graphOptimizationLevel: 'all',
@@ -156,7 +118,7 @@ export class WebDeviceEngine implements Engine {
       }
     };
     // onnxruntime-web looks each output of the model up in this map (names of other models are ignored; absent = cpu).
-    if (outputsOnDevice.size) options.preferredOutputLocation = Object.fromEntries([...outputsOnDevice.keys()].map((n) => [n, 'gpu-buffer' as const]));
+    if (outputsOnDevice.size) options.preferredOutputLocation = Object.fromEntries([...outputsOnDevice].map((n) => [n, 'gpu-buffer' as const]));
     if (this.opts.recordPlacement) {
       // The placement report needs the verbose session log, which would also log every kernel of every run: a
       // throwaway verbose session reports it, the session that trains is quiet.
@@ -164,31 +126,22 @@ export class WebDeviceEngine implements Engine {
       await verbose.release();
     }
     const session = await create(options);
-    const producesState = session.outputNames.some((n) => this.opts.state?.has(n));
-    return new WebDeviceSession(this, session, outputsOnDevice, producesState ? this.opts.discard ?? new Set() : new Set());
+    const producesState = session.outputNames.some((n) => outputsOnDevice.has(n));
+    return new WebDeviceSession(this, session, producesState ? this.opts.discard ?? new Set() : new Set());
   }
 
-  /** Copies the values of every live device tensor to the host (they stay on the device too). */
-  async syncToHost(): Promise<void> {
-    await Promise.all([...this.live].map(async (t) => {
-      if (t.host || t.released) return;
-      t.host = (await t.ort.getData(false)) as TensorArray;
-      this.stats.downloadedBytes += t.bytes;
-    }));
+  /** Copies the values of device tensors (default: every live one) to the host (they stay on the device too). */
+  async syncToHost(tensors?: Iterable<HostTensor>): Promise<void> {
+    await this.pool.syncToHost(tensors);
   }
 
   /** Bytes of state held on the device now. */
   get deviceBytes(): number {
-    let n = 0;
-    for (const t of this.live) n += t.bytes;
-    return n;
+    return this.pool.deviceBytes;
   }
 
   /** @internal */ release(t: DeviceTensor): void {
-    if (t.released) return;
-    t.released = true;
-    t.ort.dispose();
-    this.live.delete(t);
+    this.pool.release(t);
   }
 
   private async withLogCapture<T>(model: Uint8Array, fn: () => Promise<T>): Promise<T> {
@@ -229,18 +182,18 @@ function logTap(): LogTap {
 }
 
 class WebDeviceSession implements EngineSession {
-  /** Device tensors a previous run replaced: released at the next run that does not feed them again. */
-  private candidates = new Set<DeviceTensor>();
+  private readonly gens: Generations;
   private readonly inputTypes = new Map<string, string>();
   private released = false;
 
   constructor(
     private readonly engine: WebDeviceEngine,
     private readonly s: InferenceSession,
-    private readonly onDevice: ReadonlyMap<string, string>,
     private readonly discard: ReadonlySet<string>,
   ) {
     for (const m of s.inputMetadata) if (m.isTensor) this.inputTypes.set(m.name, m.type);
+    this.gens = new Generations(engine.pool);
+    engine.pool.opened();
   }
 
   get inputNames() { return this.s.inputNames; }
@@ -248,65 +201,29 @@ class WebDeviceSession implements EngineSession {
 
   async run(feeds: Record<string, HostTensor>, fetch?: readonly string[]): Promise<Record<string, HostTensor>> {
     if (this.released) throw new OnnxTrainError('RUNTIME', 'the session was released', 'create a new session');
-    const st = this.engine.stats;
-    const f: Record<string, Tensor> = {};
-    const fedDevice = new Map<string, DeviceTensor>();
-    st.lastUploads = {};
-    st.lastDeviceFeeds = [];
-    for (const [name, t] of Object.entries(feeds)) {
-      if (t instanceof DeviceTensor) {
-        if (t.released) throw new OnnxTrainError('RUNTIME', `input "${name}" was fed a released GPU tensor ("${t.name}")`, 'this is a bug in onnx-train: a state tensor was released while still in use');
-        f[name] = t.ort;
-        fedDevice.set(name, t);
-        st.deviceFeeds++;
-        st.lastDeviceFeeds.push(name);
-        continue;
-      }
+    const pool = this.engine.pool;
+    const { feeds: f, fed } = pool.bindFeeds(feeds, (name, t) => {
       const host = narrow(name, t, this.inputTypes.get(name));
-      f[name] = new this.engine.ort.Tensor(host.type, host.data as never, host.dims as number[]);
-      const bytes = host.data.byteLength;
-      st.uploadedBytes += bytes;
-      st.lastUploads[name] = bytes;
-    }
-    // Release what the last run replaced, unless it is being fed again (an update that was not applied).
-    const fed = new Set(fedDevice.values());
-    for (const c of this.candidates) if (!fed.has(c)) this.engine.release(c);
-    this.candidates = new Set([...this.candidates].filter((c) => fed.has(c)));
+      return { tensor: new this.engine.ort.Tensor(host.type, host.data as never, host.dims as number[]), bytes: host.data.byteLength };
+    });
+    // Release what this session produced before and does not get back (superseded or not applied).
+    this.gens.beforeRun(fed);
 
     const names = (fetch ?? this.s.outputNames).filter((n) => !this.discard.has(n));
     let out: InferenceSession.ReturnType;
     try {
-      out = await this.s.run(f, names, { logSeverityLevel: 3 });
+      out = await this.s.run(f as Record<string, Tensor>, names, { logSeverityLevel: 3 });
     } catch (e) {
       throw new OnnxTrainError('RUNTIME', `onnxruntime-web (${this.engine.ep}) failed to run the model: ${typeof e === 'number' ? `wasm error ${e}` : e instanceof Error ? e.message : String(e)}`,
         'check the feeds against the model inputs ("onnx-train inspect" lists them)');
     }
-    st.runs++;
-    st.lastDownloads = {};
-    const r: Record<string, HostTensor> = {};
-    for (const [k, v] of Object.entries(out)) {
-      if (v.location === 'gpu-buffer') {
-        const d = new DeviceTensor(v.type as TensorType, v.dims, v, k);
-        this.engine.live.add(d);
-        r[k] = d;
-        const replaced = this.onDevice.get(k);
-        const old = replaced ? fedDevice.get(replaced) : undefined;
-        if (old) this.candidates.add(old);
-      } else {
-        const data = v.data as TensorArray;
-        r[k] = { type: v.type as TensorType, dims: v.dims, data };
-        st.downloadedBytes += data.byteLength;
-        st.lastDownloads[k] = data.byteLength;
-      }
-    }
-    return r;
+    return await pool.adoptOutputs(out as Record<string, Tensor>, this.gens, (_, v) => v.data as TensorArray);
   }
 
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    for (const c of this.candidates) this.engine.release(c);
-    this.candidates.clear();
+    await this.engine.pool.closing();
     await this.s.release();
   }
 }
