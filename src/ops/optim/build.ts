@@ -208,12 +208,15 @@ export function buildOptimizerGraph(spec: OptimizerSpec, params: readonly ParamI
           param: x.param, p: x.p, g: x.g, update: gradientUpdate(x.g), slots: x.slots, vars: {}, ctx,
           constant: (name, dtype, data) => constant(eb, name, dtype, data, x.param.shape),
         });
-        const pNew = eb.scope('apply', () => applyUpdate(eb, x.p, r.update, ctx, def.precision));
+        // Scalar coefficients are [1] tensors, so a 0-d parameter (shape []) broadcasts to [1] through the update;
+        // reshape it back, or runtimes that check declared output shapes (onnxruntime-web) refuse the model.
+        const asDeclared = (v: Value, shape: readonly number[]): Value => (shape.length === 0 ? eb.op.Reshape(v, []) : v);
+        const pNew = eb.scope('apply', () => asDeclared(applyUpdate(eb, x.p, r.update, ctx, def.precision), x.param.shape));
         outs.push({ name: outName(x.param.name), value: pNew, shape: x.param.shape, from: x.p });
         for (const sl of slotSpecs[i]) {
           const v = r.slots?.[sl.name];
           if (!v) throw new OnnxTrainError('INVALID_GRAPH', `transform chain of ${type} returned no new value for slot "${sl.name}"`, 'a transform must return every slot it declares');
-          outs.push({ name: outName(stateName(x.param.name, sl.name)), value: v, shape: sl.shape, from: x.slots[sl.name] });
+          outs.push({ name: outName(stateName(x.param.name, sl.name)), value: asDeclared(v, sl.shape), shape: sl.shape, from: x.slots[sl.name] });
         }
         const ex: Record<string, string> = {};
         for (const [k, v] of Object.entries(r.extras ?? {})) {

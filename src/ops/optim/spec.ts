@@ -102,9 +102,9 @@ export interface OrtAdamWSpec {
   readonly epsilon?: number;
   /** default 1e-2 (the schema default; ORT's CPU kernel falls back to 0 when the attribute is absent) */
   readonly weight_decay?: number;
-  /** default 0 (torch); 1 = transformers */
+  /** default 0 (torch); 1 = transformers (a JSON boolean is read as 1/0, as onnx.helper stores Python bools) */
   readonly adam_mode?: 0 | 1;
-  /** default 1; mode 0 requires 1 */
+  /** default 1; mode 0 requires 1 (true/false are read as 1/0) */
   readonly correct_bias?: 0 | 1;
 }
 

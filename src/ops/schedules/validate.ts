@@ -104,7 +104,8 @@ export function validateSchedule(spec: ScheduleSpec): string[] {
   switch (s.type) {
     case 'tf_polynomial_decay':
       checkNum(rec, type, 'initial_learning_rate');
-      checkNum(rec, type, 'decay_steps', { integer: true });
+      // Keras casts decay_steps to float32: any finite number is taken (0 gives NaN there as here).
+      checkNum(rec, type, 'decay_steps');
       checkNum(rec, type, 'end_learning_rate');
       checkNum(rec, type, 'power');
       if (typeof s.cycle !== 'boolean') {

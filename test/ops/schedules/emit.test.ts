@@ -100,6 +100,11 @@ function sweepSpecs(): [string, ScheduleSpec][] {
     end_learning_rate: 1e-4, power: 2, cycle: true }]);
   out.push(['tf_polynomial_decay_p0.5', { type: 'tf_polynomial_decay', initial_learning_rate: 3e-4, decay_steps: 11,
     end_learning_rate: 1e-6, power: 0.5, cycle: false }]);
+  // Keras takes a non-integer decay_steps (cast to float32)
+  out.push(['tf_polynomial_decay_fractional', { type: 'tf_polynomial_decay', initial_learning_rate: 1, decay_steps: 2.5,
+    end_learning_rate: 0, power: 1, cycle: false }]);
+  out.push(['tf_polynomial_decay_fractional_cycle', { type: 'tf_polynomial_decay', initial_learning_rate: 1, decay_steps: 2.5,
+    end_learning_rate: 0.1, power: 2, cycle: true }]);
   out.push(['create_optimizer_ratio_power', { type: 'create_optimizer', init_lr: 3e-5, num_train_steps: 23,
     num_warmup_steps: 4, min_lr_ratio: 0.1, power: 1 }]);
   out.push(['create_optimizer_W0', { type: 'create_optimizer', init_lr: 1e-3, num_train_steps: 9, num_warmup_steps: 0,

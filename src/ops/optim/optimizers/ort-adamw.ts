@@ -19,13 +19,23 @@ import { scaleByAdam } from '../transforms/scale-by-adam.js';
 import { scaleByLr } from '../transforms/scale-by-lr.js';
 import { check, checkKeys, num, type OptimizerDef } from './def.js';
 
+/**
+ * An int attribute (`adam_mode`, `correct_bias`): a number, or a boolean as Python writes it — `onnx.helper`
+ * stores `correct_bias=True` as the INT attribute 1, so true/false are 1/0.
+ */
+function intAttr(spec: OrtAdamWSpec, key: 'adam_mode' | 'correct_bias', dflt: number): number {
+  const v = (spec as unknown as Record<string, unknown>)[key];
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return num(spec, key, dflt);
+}
+
 /** The `ort_adamw` definition (see the module comment). */
 export const ORT_ADAMW: OptimizerDef<OrtAdamWSpec> = {
   type: 'ort_adamw',
   resolve(spec) {
     checkKeys(spec, ['alpha', 'beta', 'epsilon', 'weight_decay', 'adam_mode', 'correct_bias']);
-    const mode = num(spec, 'adam_mode', 0);
-    const cb = num(spec, 'correct_bias', 1);
+    const mode = intAttr(spec, 'adam_mode', 0);
+    const cb = intAttr(spec, 'correct_bias', 1);
     check(mode === 0 || mode === 1, 'ort_adamw', `The value of adam_mode is invalid: ${mode}`, 'use 0 (torch) or 1 (transformers)');
     check(cb === 0 || cb === 1, 'ort_adamw', `The value of correct_bias is invalid: ${cb}`, 'use 0 or 1');
     check(!(mode === 0 && cb === 0), 'ort_adamw', 'The correct_bias should be 1 for adam_mode = 0.');

@@ -38,13 +38,55 @@ export interface DecayWeightsSpec {
 }
 
 /**
- * A Python regular expression as a JS RegExp: `(?P<n>` → `(?<n>`, `(?P=n)` → `\k<n>`, `\A` → `^`, `\Z` → `$(?![\s\S])`.
+ * Python's verbose mode (`re.X`): drops unescaped whitespace and `#` comments outside character classes.
+ */
+function stripVerbose(p: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      out += p.slice(i, i + 2);
+      i++;
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+    } else if (c === '[') {
+      inClass = true;
+      out += c;
+    } else if (c === '#') {
+      while (i < p.length && p[i] !== '\n') i++;
+    } else if (!/\s/.test(c)) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/**
+ * A Python regular expression as a JS RegExp: `(?P<n>` → `(?<n>`, `(?P=n)` → `\k<n>`, `\A` → `(?<![\s\S])`,
+ * `\Z` → `$(?![\s\S])` (both hold under the m flag too), and global inline flags at the start (Python 3.11 allows them only there), e.g. `(?i)layernorm`: `i`, `m`, `s` become
+ * RegExp flags, `x` strips whitespace and comments, `a` / `u` (character-class tables) are accepted as no-ops.
  * @throws OnnxTrainError('BAD_ARGUMENT') when the pattern does not compile
  */
 export function pyRegex(pattern: string): RegExp {
-  const js = pattern.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>').replace(/\\A/g, '^').replace(/\\Z/g, '$(?![\\s\\S])');
+  let body = pattern;
+  let flags = '';
+  let verbose = false;
+  for (let m = /^\(\?([aiLmsux]+)\)/.exec(body); m; m = /^\(\?([aiLmsux]+)\)/.exec(body)) {
+    for (const f of m[1]!) {
+      if (f === 'L') {
+        throw new OnnxTrainError('BAD_ARGUMENT', `weight-decay pattern ${JSON.stringify(pattern)}: the (?L) flag applies only to bytes patterns`, 'drop (?L)');
+      }
+      if ((f === 'i' || f === 'm' || f === 's') && !flags.includes(f)) flags += f;
+      if (f === 'x') verbose = true;
+    }
+    body = body.slice(m[0].length);
+  }
+  if (verbose) body = stripVerbose(body);
+  const js = body.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>').replace(/\\A/g, '(?<![\\s\\S])').replace(/\\Z/g, '$(?![\\s\\S])');
   try {
-    return new RegExp(js);
+    return new RegExp(js, flags);
   } catch (e) {
     throw new OnnxTrainError('BAD_ARGUMENT', `weight-decay pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${(e as Error).message}`, 'use a Python re pattern that JavaScript can compile too');
   }
