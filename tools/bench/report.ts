@@ -84,7 +84,7 @@ export function renderMarkdown(r: Results): string {
     out.push(mdTable(['N', 'implementation', 'ms/step', 'x bound', 'page faults/step', 'peak RSS', 'RSS / 16N', 'above baseline / 16N'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r']));
     out.push('');
     out.push(r.adamw.sizes.map((s) => `N=${fmtN(s.n)}: copy bandwidth ${(s.copyBandwidth / 1e9).toFixed(1)} GB/s, bound ${ms(s.boundMs)}/step, ` +
-      `${s.rounds} rounds x ${s.stepsPerRound} step(s)${s.checksumMaxRelDiff !== undefined ? `, parameter checksums agree to ${s.checksumMaxRelDiff.toExponential(1)}` : ''}.`).join(' '));
+      `${s.rounds} rounds x ${s.stepsPerRound} step(s)${typeof s.checksumMaxRelDiff === 'number' && Number.isFinite(s.checksumMaxRelDiff) ? `, parameter checksums agree to ${s.checksumMaxRelDiff.toExponential(1)}` : ''}.`).join(' '));
     if (r.adamw.graph) out.push('', `onnx-train's AdamW graph (src/ops/optim, as built in this run): ${r.adamw.graph.nodes} nodes; its N-sized tensor traffic is ${r.adamw.graph.bytesPerParam} bytes/param per step if every node is a separate pass (${(r.adamw.graph.bytesPerParam / 28).toFixed(1)}x the 28-byte minimum).`);
     out.push('');
   }

@@ -176,11 +176,13 @@ function goals(r: Results): Results['goals'] {
     const measuredPeers = per.map((w) => `${n(w)}: onnx-train ${w.ours ? fmtMs(w.ours.ms!.median) : 'failed'}, fastest peer ${w.best ? `${w.best.label} ${fmtMs(w.best.ms!.median)}` : 'n/a'}`).join('; ');
     const glibcTxt = per.filter((w) => w.glibc).map((w) => `${n(w)}: ${fmtX(w.glibc!.xBound!)} the bound, ${((w.glibc!.faultsPerStep! * 4096) / w.s.n).toFixed(1)} bytes/param faulted in afresh per step`);
     const floorTxt = per.filter((w) => w.floor).map((w) => `${n(w)}: ${fmtX(w.floor!.xBound!)} (${((w.floor!.ms!.median * 1e6) / w.s.n).toFixed(2)} ns/param)`);
+    const floors = per.filter((w) => w.floor).map((w) => w.floor!.xBound!);
+    const halfFloor = floors.length ? Math.min(...floors) / 2 : undefined;
     const why = [
       'onnxruntime-node hands every output back in a fresh buffer, even one written in place into a tensor passed in `fetches` (so 12 of the 28 bytes/param are copied again every step, and with glibc\'s malloc defaults page-faulted in afresh: ' +
         `${glibcTxt.join('; ') || 'not measured'}; the CLI therefore runs with malloc tuned, see src/runtime/process-env.ts).`,
       traffic ? `The graph is the minimal elementwise form (${traffic.nodes} nodes, 13 of them N-sized: no ONNX op fuses them, and ORT's CPU EP runs each as its own pass, ${traffic.bytesPerParam} bytes/param of tensor traffic).` : '',
-      floorTxt.length ? `Even with no memory traffic at all — the same graph on one cache-resident 64 Ki-param chunk, scaled to N — ORT's kernels plus the binding take ${floorTxt.join('; ')} the bound, so <= 2x is out of reach for any graph of standard ops on onnxruntime-node's CPU EP on this machine; it would take a fused native kernel (a custom op), which stock runtimes do not run.` : '',
+      floorTxt.length ? `Even with no memory traffic at all — the same graph on one cache-resident 64 Ki-param chunk, scaled to N, one thread — ORT's kernels plus the binding take ${floorTxt.join('; ')} the bound; split perfectly over both cores that is still >= ${fmtX(halfFloor!)}, so <= 2x is out of reach for this graph of standard ops on onnxruntime-node's CPU EP on this machine (it would take a fused native kernel, a custom op, which stock runtimes do not run).` : '',
     ].filter(Boolean).join(' ');
     g.push({ goal: 'AdamW: onnx-train <= 2x the memory-bandwidth bound', met: boundOk, measured: measuredBound, why });
     g.push({

@@ -110,14 +110,14 @@ async function oneSize(plan: AdamWPlan, log: (s: string) => void): Promise<AdamW
       const base = Number(info.baselineRss);
       impls.push({
         impl: i.key, label: i.label, ms, xBound: ms.median / boundMs, peakRss: peak, baselineRss: base,
-        rssOverMin: peak / (BYTES_HELD * n), rssAboveBaselineOverMin: (peak - base) / (BYTES_HELD * n), checksum: Number(info.checksum),
+        rssOverMin: peak / (BYTES_HELD * n), rssAboveBaselineOverMin: (peak - base) / (BYTES_HELD * n), checksum: info.checksum === undefined ? undefined : Number(info.checksum),
         faultsPerStep: Number(info.faultsPerStep), variant: i.variant, steps: Number(info.steps),
       });
     }
     // Implementations that applied as many updates as the JS loop must hold the same parameters.
     const js = impls.find((x) => x.impl === 'js');
     const ref = js?.checksum;
-    const diffs = impls.filter((x) => x.checksum !== undefined && ref !== undefined && x.steps === js!.steps).map((x) => Math.abs(x.checksum! - ref!) / Math.max(1e-12, Math.abs(ref!)));
+    const diffs = impls.filter((x) => x.checksum !== undefined && Number.isFinite(x.checksum) && ref !== undefined && x.steps === js!.steps).map((x) => Math.abs(x.checksum! - ref!) / Math.max(1e-12, Math.abs(ref!)));
     const res: AdamWSizeResult = { n, rounds: plan.rounds, stepsPerRound: plan.steps, copyBandwidth: bandwidth, boundMs, impls, checksumMaxRelDiff: diffs.length ? Math.max(...diffs) : undefined };
     log(`\nAdamW N=${fmtN(n)}: copy bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s -> bound ${fmtMs(boundMs)} per step (28 B/param)`);
     log(textTable(['impl', 'median', 'p25-p75', 'x bound', 'faults/step', 'peak RSS', 'RSS / 16N', '(peak-base) / 16N'], impls.map((x) => x.error
