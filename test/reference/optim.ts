@@ -251,17 +251,7 @@ export function torchSgd(p: Arr, g0: Arr, s: { momentum_buffer?: Arr }, t: numbe
 
 // ---------------------------------------------------------------------------------------------- helpers
 
-/** A deterministic pseudo-random generator (mulberry32) for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../helpers/rng.js';
 
 /** n float32 values uniform in [−scale, scale). */
 export function randomArray(next: () => number, n: number, scale = 1): Float32Array {

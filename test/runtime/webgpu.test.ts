@@ -12,13 +12,10 @@
  * CPU EP alone), so its gradients match the CPU's to ~2% (cosine 0.9998) and its later losses to ~0.3%.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { swiftShaderAvailable, webgpuEnvFix } from '../../src/runtime/adapters/webgpu-env.js';
-import { parsePlacement } from '../../src/runtime/adapters/web-gpu-state.js';
 import { haveSet, setDir } from '../helpers/artifact-sets.js';
+import { placementsBySession, runLogged } from '../helpers/ort-log.js';
 
 interface Case {
   readonly name: string;
@@ -50,33 +47,9 @@ interface Result {
   stepMs: number[];
 }
 
-/** Runs the fixture in a child; ORT's verbose log (stderr) goes to a file, so the placement reports arrive whole. */
-async function trainInChild(c: Case): Promise<{ code: number | null; stdout: string; log: string; ms: number }> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-train-webgpu-'));
-  const logFile = path.join(tmp, 'ort.log');
-  const fd = fs.openSync(logFile, 'w');
-  const t0 = Date.now();
-  try {
-    const env = { ...process.env, ...(webgpuEnvFix()?.env ?? {}) };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/runtime/fixtures/webgpu-train.ts', c.dir, c.name, String(c.steps)], { env, stdio: ['ignore', 'pipe', fd] });
-    let stdout = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    const code = await new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('close', resolve); });
-    return { code, stdout, log: fs.readFileSync(logFile, 'utf8'), ms: Date.now() - t0 };
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
-/** ORT's placement reports in a verbose log, one per session ("Node placements" starts each). */
-function placementsBySession(log: string): ReturnType<typeof parsePlacement>[] {
-  const sessions: string[][] = [];
-  for (const line of log.split('\n')) {
-    if (/VerifyEachNodeIsAssignedToAnEp\] Node placements/.test(line)) sessions.push([]);
-    if (sessions.length) sessions[sessions.length - 1].push(line);
-  }
-  return sessions.map((lines) => parsePlacement(lines));
+/** Runs the fixture in a child with ORT's verbose log captured whole. */
+function trainInChild(c: Case) {
+  return runLogged('test/runtime/fixtures/webgpu-train.ts', [c.dir, c.name, String(c.steps)], webgpuEnvFix()?.env ?? {});
 }
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);

@@ -14,9 +14,6 @@
  * shape operands, ReluGrad's mask as a float factor, zero-padded Conv channels; then both sets' graphs whole.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readCheckpoint } from '../../src/checkpoint/io.js';
@@ -38,6 +35,7 @@ import { runModel } from '../helpers/ort.js';
 import { lowerTrainingOps } from '../../src/transforms/lower.js';
 import { maxPool as refMaxPool, maxPoolGrad, windowOutput } from '../reference/conv-norm.js';
 import { randn, rng } from '../helpers/rng.js';
+import { placementsBySession, runLogged } from '../helpers/ort-log.js';
 
 let set: AugmentedSet;
 const LORA = 'lora-linear-mse';
@@ -290,33 +288,6 @@ test('webgpu-compat › lora-linear-mse › same loss and gradients (training), 
   }
 });
 
-/** Runs `script` under node + tsx from the repository root: stdout piped, stderr through a temporary file. */
-async function trainInChild(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-train-webgpu-'));
-  const log = path.join(dir, 'stderr.log');
-  const fd = fs.openSync(log, 'w');
-  try {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', fd] });
-    let stdout = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    const code = await new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('close', resolve); });
-    return { code, stdout, stderr: fs.readFileSync(log, 'utf8') };
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** ORT's placement reports in a verbose log, one per session ("Node placements" starts each). */
-function placementsBySession(log: string): ReturnType<typeof parsePlacement>[] {
-  const sessions: string[][] = [];
-  for (const line of log.split('\n')) {
-    if (/VerifyEachNodeIsAssignedToAnEp\] Node placements/.test(line)) sessions.push([]);
-    if (sessions.length) sessions[sessions.length - 1].push(line);
-  }
-  return sessions.map((lines) => parsePlacement(lines));
-}
-
 test('webgpu-compat › lora-linear-mse › trains on onnxruntime-node\'s WebGPU EP with every node placed on WebGPU', async (t) => {
   if (!lora) return t.fail(loraMissing());
   const fix = webgpuEnvFix();
@@ -326,17 +297,17 @@ test('webgpu-compat › lora-linear-mse › trains on onnxruntime-node\'s WebGPU
   // LD_LIBRARY_PATH only takes effect at process start: train in a child (the runtime test's fixture), {losses} as
   // its last stdout line and ORT's verbose log on its stderr, which goes to a file: a pipe that this busy process
   // drains late fills up, ORT's log stream then fails on EAGAIN and drops every later line (placements included).
-  const r = await trainInChild(path.join(REPO, 'test', 'runtime', 'fixtures', 'webgpu-train.ts'), [setDir(LORA), LORA], fix?.env ?? {});
-  t.is(r.code, 0, r.stderr.slice(-3000));
-  t.notRegex(r.stderr, /OnnxTrainWebGpu|some nodes will run on the CPU EP/, 'the compat pass rewrote every graph (no fallback warning)');
-  const reports = placementsBySession(r.stderr);
+  const r = await runLogged(path.join(REPO, 'test', 'runtime', 'fixtures', 'webgpu-train.ts'), [setDir(LORA), LORA], fix?.env ?? {});
+  t.is(r.code, 0, r.log.slice(-3000));
+  t.notRegex(r.log, /OnnxTrainWebGpu|some nodes will run on the CPU EP/, 'the compat pass rewrote every graph (no fallback warning)');
+  const reports = placementsBySession(r.log);
   t.is(reports.length, 4, 'one placement report per session: training, eval, optimizer, train_step');
   for (const [k, rep] of reports.entries()) {
     t.deepEqual(rep.map((p) => p.ep), ['WebGpuExecutionProvider'], `session ${k}: every node on WebGPU: ${JSON.stringify(rep)}`);
     t.true(rep[0].count > 0);
   }
   t.log(`placements: ${reports.map((rep) => rep.map((p) => `${p.ep} ${p.count}`).join(', ')).join(' | ')}`);
-  t.notRegex(r.stderr, /placed on \[CPUExecutionProvider\]|Force fallback to CPU execution/);
+  t.notRegex(r.log, /placed on \[CPUExecutionProvider\]|Force fallback to CPU execution/);
   const { losses } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { losses: number[] };
   t.is(losses.length, 8);
   t.true(losses.every(Number.isFinite), `finite losses: ${losses}`);
