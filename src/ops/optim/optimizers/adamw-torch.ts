@@ -18,7 +18,7 @@ import { scale } from '../transforms/scale.js';
 import { scaleByAdam } from '../transforms/scale-by-adam.js';
 import { scaleByLr } from '../transforms/scale-by-lr.js';
 import type { Transform } from '../types.js';
-import { bool, check, checkKeys, num, pair, type OptimizerDef } from './def.js';
+import { bool, check, checkKeys, num, pair, TORCH_INTERFACE, type OptimizerDef } from './def.js';
 
 /** The `adamw_torch` definition (see the module comment). */
 export const ADAMW_TORCH: OptimizerDef<AdamWTorchSpec> = {
@@ -49,12 +49,5 @@ export const ADAMW_TORCH: OptimizerDef<AdamWTorchSpec> = {
     );
     return chain(...parts);
   },
-  stepName: 'step',
-  lrName: 'lr',
-  lrSource: () => 'input',
-  precision: 'float64',
-  lrOutput: false,
-  updateSignal: false,
-  clipStyle: 'torch',
-  flatUnsupported: () => undefined,
+  ...TORCH_INTERFACE,
 };

@@ -15,7 +15,7 @@ import type { AdamWSpec } from '../spec.js';
 import { decayWeights } from '../transforms/decay-weights.js';
 import { scaleByAdam } from '../transforms/scale-by-adam.js';
 import { scaleByLr } from '../transforms/scale-by-lr.js';
-import { bool, check, checkKeys, num, pair, type OptimizerDef } from './def.js';
+import { bool, check, checkKeys, num, pair, TORCH_INTERFACE, type OptimizerDef } from './def.js';
 
 /** The `adamw` definition (see the module comment). */
 export const ADAMW: OptimizerDef<AdamWSpec> = {
@@ -41,12 +41,5 @@ export const ADAMW: OptimizerDef<AdamWSpec> = {
       decayWeights({ rate: spec.weight_decay! > 0 ? spec.weight_decay! : 0, when: 'after', times: 'lr', precision: 'float64', select: { exclude_names: opts.noWeightDecay } }),
     );
   },
-  stepName: 'step',
-  lrName: 'lr',
-  lrSource: () => 'input',
-  precision: 'float64',
-  lrOutput: false,
-  updateSignal: false,
-  clipStyle: 'torch',
-  flatUnsupported: () => undefined,
+  ...TORCH_INTERFACE,
 };

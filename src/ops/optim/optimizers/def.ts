@@ -49,6 +49,28 @@ export interface OptimizerDef<S extends OptimizerSpec = OptimizerSpec> {
   flatUnsupported(spec: S): string | undefined;
 }
 
+/** The interface fields of an OptimizerDef (everything but its type, defaults and math). */
+export type InterfaceFields = Pick<OptimizerDef, 'stepName' | 'lrName' | 'lrSource' | 'precision' | 'lrOutput' | 'updateSignal' | 'clipStyle' | 'flatUnsupported'>;
+
+/**
+ * The interface of a torch-style optimizer: int64 `step` and float `lr` inputs, float64 hyper-parameter
+ * arithmetic, torch clipping, no extra outputs, multi-tensor mode supported. Optimizers spread it and override
+ * what differs.
+ */
+export const TORCH_INTERFACE: InterfaceFields = {
+  stepName: 'step',
+  lrName: 'lr',
+  lrSource: () => 'input',
+  precision: 'float64',
+  lrOutput: false,
+  updateSignal: false,
+  clipStyle: 'torch',
+  flatUnsupported: () => undefined,
+};
+
+/** ONNX's ai.onnx.preview.training operators: the same, with the op's input names `T` (step) and `R` (lr). */
+export const ONNX_PREVIEW_INTERFACE: InterfaceFields = { ...TORCH_INTERFACE, stepName: 'T', lrName: 'R' };
+
 function bad(type: string, what: string, fix?: string): OnnxTrainError {
   return new OnnxTrainError('BAD_ARGUMENT', what, fix, `optimizer ${type}`);
 }

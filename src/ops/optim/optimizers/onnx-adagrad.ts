@@ -11,7 +11,7 @@ import type { OnnxAdagradSpec } from '../spec.js';
 import { addDecayedWeights } from '../transforms/add-decayed-weights.js';
 import { scaleByAdagrad } from '../transforms/scale-by-adagrad.js';
 import { scaleByLr } from '../transforms/scale-by-lr.js';
-import { checkKeys, num, type OptimizerDef } from './def.js';
+import { checkKeys, num, ONNX_PREVIEW_INTERFACE, type OptimizerDef } from './def.js';
 
 /** The `onnx_adagrad` definition (see the module comment). */
 export const ONNX_ADAGRAD: OptimizerDef<OnnxAdagradSpec> = {
@@ -27,12 +27,5 @@ export const ONNX_ADAGRAD: OptimizerDef<OnnxAdagradSpec> = {
       scaleByLr({ precision: 'float64', decay_factor: Math.fround(spec.decay_factor!) }),
     );
   },
-  stepName: 'T',
-  lrName: 'R',
-  lrSource: () => 'input',
-  precision: 'float64',
-  lrOutput: false,
-  updateSignal: false,
-  clipStyle: 'torch',
-  flatUnsupported: () => undefined,
+  ...ONNX_PREVIEW_INTERFACE,
 };

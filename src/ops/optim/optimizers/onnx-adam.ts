@@ -15,7 +15,7 @@ import { addDecayedWeights } from '../transforms/add-decayed-weights.js';
 import { decayWeights } from '../transforms/decay-weights.js';
 import { scaleByAdam } from '../transforms/scale-by-adam.js';
 import { scaleByLr } from '../transforms/scale-by-lr.js';
-import { checkKeys, num, type OptimizerDef } from './def.js';
+import { checkKeys, num, ONNX_PREVIEW_INTERFACE, type OptimizerDef } from './def.js';
 
 /** The `onnx_adam` definition (see the module comment). */
 export const ONNX_ADAM: OptimizerDef<OnnxAdamSpec> = {
@@ -35,12 +35,5 @@ export const ONNX_ADAM: OptimizerDef<OnnxAdamSpec> = {
       decayWeights({ rate: Math.fround(spec.norm_coefficient_post!), when: 'after', times: 'none', precision: 'float64' }),
     );
   },
-  stepName: 'T',
-  lrName: 'R',
-  lrSource: () => 'input',
-  precision: 'float64',
-  lrOutput: false,
-  updateSignal: false,
-  clipStyle: 'torch',
-  flatUnsupported: () => undefined,
+  ...ONNX_PREVIEW_INTERFACE,
 };

@@ -12,7 +12,7 @@ import type { OnnxMomentumSpec } from '../spec.js';
 import { addDecayedWeights } from '../transforms/add-decayed-weights.js';
 import { scaleByLr } from '../transforms/scale-by-lr.js';
 import { trace } from '../transforms/trace.js';
-import { check, checkKeys, num, type OptimizerDef } from './def.js';
+import { check, checkKeys, num, ONNX_PREVIEW_INTERFACE, type OptimizerDef } from './def.js';
 
 /** The `onnx_momentum` definition (see the module comment). */
 export const ONNX_MOMENTUM: OptimizerDef<OnnxMomentumSpec> = {
@@ -32,12 +32,6 @@ export const ONNX_MOMENTUM: OptimizerDef<OnnxMomentumSpec> = {
       scaleByLr({ precision: 'float32' }),
     );
   },
-  stepName: 'T',
-  lrName: 'R',
-  lrSource: () => 'input',
+  ...ONNX_PREVIEW_INTERFACE,
   precision: 'float32',
-  lrOutput: false,
-  updateSignal: false,
-  clipStyle: 'torch',
-  flatUnsupported: () => undefined,
 };

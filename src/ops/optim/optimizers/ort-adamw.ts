@@ -17,7 +17,7 @@ import type { OrtAdamWSpec } from '../spec.js';
 import { decayWeights } from '../transforms/decay-weights.js';
 import { scaleByAdam } from '../transforms/scale-by-adam.js';
 import { scaleByLr } from '../transforms/scale-by-lr.js';
-import { check, checkKeys, num, type OptimizerDef } from './def.js';
+import { check, checkKeys, num, TORCH_INTERFACE, type OptimizerDef } from './def.js';
 
 /**
  * An int attribute (`adam_mode`, `correct_bias`): a number, or a boolean as Python writes it — `onnx.helper`
@@ -51,12 +51,7 @@ export const ORT_ADAMW: OptimizerDef<OrtAdamWSpec> = {
     if (spec.adam_mode === 0) return chain(decay('before'), adam('corrected'), scaleByLr({ precision: 'float32' }));
     return chain(adam('root'), scaleByLr({ precision: 'float32' }), decay('after'));
   },
-  stepName: 'step',
-  lrName: 'lr',
-  lrSource: () => 'input',
+  ...TORCH_INTERFACE,
   precision: 'float32',
-  lrOutput: false,
   updateSignal: true,
-  clipStyle: 'torch',
-  flatUnsupported: () => undefined,
 };

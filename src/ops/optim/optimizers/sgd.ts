@@ -17,7 +17,7 @@ import { scale } from '../transforms/scale.js';
 import { scaleByLr } from '../transforms/scale-by-lr.js';
 import { trace } from '../transforms/trace.js';
 import type { Transform } from '../types.js';
-import { bool, check, checkKeys, num, type OptimizerDef } from './def.js';
+import { bool, check, checkKeys, num, TORCH_INTERFACE, type OptimizerDef } from './def.js';
 
 /** The `sgd` definition (see the module comment). */
 export const SGD: OptimizerDef<SgdSpec> = {
@@ -43,12 +43,5 @@ export const SGD: OptimizerDef<SgdSpec> = {
     parts.push(scaleByLr({ precision: 'float64' }));
     return chain(...parts);
   },
-  stepName: 'step',
-  lrName: 'lr',
-  lrSource: () => 'input',
-  precision: 'float64',
-  lrOutput: false,
-  updateSignal: false,
-  clipStyle: 'torch',
-  flatUnsupported: () => undefined,
+  ...TORCH_INTERFACE,
 };
