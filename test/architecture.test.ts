@@ -7,7 +7,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const LAYERS = ['errors', 'onnx', 'ir', 'builder', 'ops', 'transforms', 'checkpoint', 'inspect', 'runtime', 'conformance', 'cli'];
+const LAYERS = ['errors', 'util', 'onnx', 'ir', 'builder', 'ops', 'transforms', 'checkpoint', 'inspect', 'runtime', 'conformance', 'cli'];
 const SRC = path.resolve('src');
 
 function layerOf(file: string): string {

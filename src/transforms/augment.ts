@@ -45,6 +45,7 @@ import {
 import { fuseTrainStep, gradientModelOf, type FusedStep } from './fuse.js';
 import { lowerTrainingOps, UnloweredOpsError, type LoweringProblem } from './lower.js';
 import { MANIFEST_FORMAT, type Manifest, type OptimizerManifest, type ParameterDecl, type StateDecl } from './manifest.js';
+import { mulberry32 } from '../util/prng.js';
 
 // ------------------------------------------------------------------------------------------------ env (ports)
 
@@ -196,17 +197,6 @@ export function optimizerSpecFor(opts: HfOptimizerOptions, original: OrtOptimize
 
 // ------------------------------------------------------------------------------------------------ init
 
-/** mulberry32: a tiny seeded PRNG (deterministic across platforms). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Seeded initial value of a float32 parameter, chosen by name and rank (PyTorch's defaults):
@@ -223,7 +213,7 @@ export function initParameter(p: { name: string; shape: readonly number[] }, see
   if (p.shape.length >= 2) {
     let h = seed >>> 0;
     for (let i = 0; i < p.name.length; i++) h = Math.imul(h ^ p.name.charCodeAt(i), 0x01000193) >>> 0;
-    const r = prng(h);
+    const r = mulberry32(h);
     const fanIn = p.shape.slice(1).reduce((a, d) => a * d, 1);
     const bound = 1 / Math.sqrt(Math.max(1, fanIn));
     for (let i = 0; i < n; i++) out[i] = (2 * r() - 1) * bound;

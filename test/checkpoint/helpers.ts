@@ -16,16 +16,9 @@ export const artifact = (set: string, file = 'checkpoint'): string => join(ARTIF
 export const FIXTURES = resolve('fixtures', 'checkpoint');
 
 /** mulberry32: small, seeded, deterministic PRNG returning [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../src/util/prng.js';
+
+export { rng };
 
 /** A FLOAT tensor with seeded values in [-1, 1). */
 export function f32(name: string, dims: number[], seed: number): CheckpointTensor {

@@ -3,6 +3,7 @@
  * definitions with plain loops (direct convolution sums, textbook chain-rule gradients) — deliberately not the
  * formulations the lowering rules emit.
  */
+import { mulberry32 } from '../../src/util/prng.js';
 
 export interface Tensor {
   dims: number[];
@@ -14,15 +15,8 @@ export const tensor = (dims: number[], data?: ArrayLike<number>): Tensor => ({ d
 
 /** Deterministic PRNG (mulberry32) giving uniform values in [lo, hi). */
 export function rng(seed: number): (lo?: number, hi?: number) => number {
-  let s = seed >>> 0;
-  return (lo = -1, hi = 1) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    return lo + (hi - lo) * u;
-  };
+  const u = mulberry32(seed);
+  return (lo = -1, hi = 1) => lo + (hi - lo) * u();
 }
 
 export function randomTensor(dims: number[], r: (lo?: number, hi?: number) => number, lo = -1, hi = 1): Tensor {

@@ -4,6 +4,7 @@
  * samples are interleaved by a seeded shuffle so every batch mixes classes.
  */
 import { createRequire } from 'node:module';
+import { mulberry32 } from '../../util/prng.js';
 
 export interface MnistSplit {
   /** [n, 784] row-major, float32 in [0, 1]. */
@@ -37,14 +38,7 @@ export function loadMnist(trainFraction = 0.85, seed = 1234): Mnist {
 }
 
 function shuffle<T>(xs: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const r = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = mulberry32(seed);
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(r() * (i + 1));
     [xs[i], xs[j]] = [xs[j], xs[i]];

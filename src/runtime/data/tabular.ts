@@ -22,6 +22,7 @@ import { dtypeInfo } from '../../onnx/dtypes.js';
 import type { HostTensor, TensorArray, TensorType } from '../engine.js';
 import { arrayFor } from '../state.js';
 import { decodeNpy } from './npy.js';
+import { mulberry32 } from '../../util/prng.js';
 
 /** What a dataset must provide: a model input (the manifest's TensorDecl shape). */
 export interface InputSpec {
@@ -140,14 +141,7 @@ function mix(seed: number, epoch: number): number {
 
 /** Fisher–Yates with mulberry32: the same permutation on every platform for a seed. */
 function shuffleInPlace(a: Int32Array, seed: number): void {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     const t = a[i];
