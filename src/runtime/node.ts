@@ -17,7 +17,7 @@ import { OnnxTrainError } from '../errors.js';
 import { readCheckpoint, writeCheckpoint } from '../checkpoint/io.js';
 import type { CheckpointState } from '../checkpoint/types.js';
 import { parseManifest, type Manifest } from '../transforms/manifest.js';
-import { buildAugmented, type AugmentOptions } from '../transforms/augment.js';
+import { buildAugmented, type AugmentedSet, type AugmentOptions } from '../transforms/augment.js';
 import type { OrtArtifacts } from '../transforms/artifacts.js';
 import { decodeOdtc } from '../checkpoint/odtc.js';
 import { Model } from '../ir/graph.js';
@@ -159,7 +159,11 @@ export async function augmentInMemory(a: { training: Uint8Array; eval?: Uint8Arr
     eval: a.eval && model(a.eval, 'eval_model.onnx'),
     optimizer: a.optimizer && model(a.optimizer, 'optimizer_model.onnx'),
   };
-  const set = await buildAugmented(ort, opts, { readCheckpoint: async () => a.checkpoint });
+  return bundleOfSet(await buildAugmented(ort, opts, { readCheckpoint: async () => a.checkpoint }));
+}
+
+/** An augmented set (transforms/augment) as the bundle a TrainingSession opens: models encoded, nothing written. */
+export function bundleOfSet(set: AugmentedSet): ArtifactsBundle {
   const enc = (m: Model) => encodeModel(m.toProto());
   return {
     manifest: set.manifest,

@@ -8,13 +8,10 @@
  * Requests: {op: 'measure', batch, warmup, steps} -> {times, loss}.
  */
 import { nodeAugmentEnv } from '../../src/cli/commands/augment.js';
-import type { CheckpointState } from '../../src/checkpoint/types.js';
-import { encodeModel } from '../../src/onnx/io.js';
 import type { HostTensor } from '../../src/runtime/engine.js';
-import { TrainingSession } from '../../src/runtime/node.js';
+import { TrainingSession, bundleOfSet } from '../../src/runtime/node.js';
 import { readOrtArtifacts } from '../../src/transforms/artifacts.js';
 import { buildAugmented } from '../../src/transforms/augment.js';
-import type { Model } from '../../src/ir/graph.js';
 import { now, serveWorker, type WorkerHandler } from './common.js';
 
 const [folder, threadsArg] = process.argv.slice(2);
@@ -40,12 +37,7 @@ async function setup(): Promise<WorkerHandler> {
   let t0 = now();
   const a = readOrtArtifacts(folder);
   const set = await buildAugmented(a, { onWarning: (w) => warnings.push(w) }, nodeAugmentEnv({ checkLoads: false }));
-  const enc = (m: Model) => encodeModel(m.toProto());
-  const bundle = {
-    manifest: set.manifest,
-    models: { training: enc(set.training), eval: enc(set.eval), optimizer: enc(set.optimizer), trainStep: set.trainStep ? enc(set.trainStep) : undefined },
-    checkpoint: set.checkpoint as unknown as CheckpointState,
-  };
+  const bundle = bundleOfSet(set);
   facts.lowerMs = now() - t0;
   facts.randomInit = set.randomInit;
   facts.warnings = warnings;
