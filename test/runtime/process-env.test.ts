@@ -63,7 +63,7 @@ test('malloc tuning › stops onnxruntime-node output buffers being faulted in a
   const run = async (env: NodeJS.ProcessEnv) => {
     const r = await runNode(FIXTURE, [], env);
     t.is(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { faultsPerRun: number; pagesPerOutput: number; y: number; wantY: number; tuned: boolean };
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { perRun: number[]; faultsPerRun: number; pagesPerOutput: number; y: number; wantY: number; tuned: boolean };
   };
   const plain = await run(clean);
   const tuned = await run({ ...clean, ...MALLOC_TUNING });
@@ -73,7 +73,10 @@ test('malloc tuning › stops onnxruntime-node output buffers being faulted in a
   t.is(plain.y, plain.wantY);
   t.is(tuned.y, tuned.wantY);
   // With glibc's defaults the 64 MiB output comes back in a fresh mmap'd buffer every run: every page faults.
-  t.true(plain.faultsPerRun >= 0.9 * plain.pagesPerOutput, `expected >= ${0.9 * plain.pagesPerOutput}, got ${plain.faultsPerRun}`);
-  // Tuned, freed buffers stay in the process and are reused.
-  t.true(tuned.faultsPerRun <= 0.1 * plain.pagesPerOutput, `expected <= ${0.1 * plain.pagesPerOutput}, got ${tuned.faultsPerRun}`);
+  const afresh = (r: typeof plain) => r.perRun.filter((f) => f >= 0.9 * r.pagesPerOutput).length;
+  t.is(afresh(plain), plain.perRun.length, `glibc defaults: faults per run ${plain.perRun.join(', ')}`);
+  // Tuned, freed buffers stay in the process and are reused. (The heap may still grow by a buffer once or twice
+  // while V8 has not yet collected earlier outputs; never every run.)
+  t.true(afresh(tuned) <= 2, `tuned: faults per run ${tuned.perRun.join(', ')}`);
+  t.true(tuned.faultsPerRun <= 0.25 * plain.pagesPerOutput, `tuned: mean ${tuned.faultsPerRun} faults per run`);
 });
